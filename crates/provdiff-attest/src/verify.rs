@@ -1,0 +1,483 @@
+//! Verification of a package's attestations, start to finish.
+//!
+//! For every bundle: parse it, read the signed statement, match it by its *signed* predicate type
+//! (the registry's outer `predicateType` is only compared), check the statement's type and its one
+//! subject (the package's purl and the tarball's sha512), verify it cryptographically with
+//! `sigstore-verify` (certificate chain, SCT, transparency log, DSSE signature; npm's registry key
+//! for publish attestations), and for provenance check that the certificate's repository and
+//! commit are the ones the predicate names. Every failure is a finding with a stable code; only an
+//! attestation with none counts as verified.
+
+use jiff::Timestamp;
+use provdiff_core::{Code, Finding, Sha512};
+use serde::Serialize;
+use sigstore_verify::types::{
+    Artifact, ArtifactDigest, Bundle, HashAlgorithm, SignatureContent, bundle::VerificationMaterialContent,
+};
+use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
+
+use crate::input::RawAttestation;
+use crate::provenance::Provenance;
+use crate::statement::{AttestationKind, IN_TOTO_PAYLOAD_TYPE, Statement, StatementProblem, npm_purl};
+use crate::trust::{KeyUsage, NpmKey, TrustError, TrustMaterial, TrustOrigin};
+
+/// The package the attestations must be about.
+#[derive(Debug, Clone)]
+pub struct PackageSubject {
+    pub name: String,
+    pub version: String,
+    pub sha512: Sha512,
+}
+
+/// A provenance attestation that verified in full, and what it says.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedProvenance {
+    pub package_name: String,
+    pub package_version: String,
+    pub tarball_sha512: Sha512,
+    #[serde(flatten)]
+    pub provenance: Provenance,
+    /// The certificate's subject alternative name: the workflow that signed.
+    pub signer_identity: String,
+    pub signer_issuer: Option<String>,
+    /// `github-hosted` or `self-hosted`, when the certificate says.
+    pub runner_environment: Option<String>,
+    pub log_index: Option<u64>,
+    pub log_integrated_time: Option<Timestamp>,
+}
+
+/// A publish attestation that verified in full.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifiedPublish {
+    pub key_id: String,
+    /// The registry the package was published to, as the attestation says.
+    pub registry: Option<String>,
+    pub log_index: Option<u64>,
+    pub log_integrated_time: Option<Timestamp>,
+}
+
+/// What happened to one attestation.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestationOutcome {
+    pub origin: String,
+    pub kind: Option<AttestationKind>,
+    pub predicate_type: Option<String>,
+    pub media_type: Option<String>,
+    pub verified: bool,
+    /// The checks that ran and passed, in order.
+    pub checks: Vec<&'static str>,
+}
+
+/// The result of verifying a package's attestations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub attestations: Vec<AttestationOutcome>,
+    pub provenance: Option<VerifiedProvenance>,
+    pub publish: Option<VerifiedPublish>,
+    pub findings: Vec<Finding>,
+    pub trust: TrustOrigin,
+}
+
+impl Verification {
+    /// True when a provenance attestation verified and no check failed.
+    pub fn is_verified(&self) -> bool {
+        self.provenance.is_some() && !self.findings.iter().any(|f| f.severity == provdiff_core::Severity::Unverified)
+    }
+}
+
+/// Verifies attestations against one set of trust material; build it once, use it many times.
+pub struct Verifier {
+    sigstore: sigstore_verify::Verifier,
+    npm_keys: Vec<NpmKey>,
+    origin: TrustOrigin,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("origin", &self.origin).finish()
+    }
+}
+
+impl Verifier {
+    pub fn new(trust: &TrustMaterial) -> Result<Self, TrustError> {
+        let sigstore = sigstore_verify::Verifier::new(&trust.trusted_root).map_err(|source| {
+            TrustError::TrustedRoot { origin: trust.origin.trusted_root.clone(), source: Box::new(source) }
+        })?;
+        Ok(Self { sigstore, npm_keys: trust.npm_keys.clone(), origin: trust.origin.clone() })
+    }
+
+    pub fn verify(&self, attestations: &[RawAttestation], subject: &PackageSubject) -> Verification {
+        let mut verification = Verification {
+            attestations: Vec::new(),
+            provenance: None,
+            publish: None,
+            findings: Vec::new(),
+            trust: self.origin.clone(),
+        };
+        let mut provenances = Vec::new();
+        let mut publishes = Vec::new();
+        for raw in attestations {
+            let mut context = Context { raw, findings: Vec::new(), checks: Vec::new(), kind: None };
+            let outcome = self.verify_one(&mut context, subject);
+            let verified = outcome.is_some() && context.findings.is_empty();
+            verification.attestations.push(AttestationOutcome {
+                origin: raw.origin.clone(),
+                kind: context.kind,
+                predicate_type: outcome
+                    .as_ref()
+                    .map(|o| o.predicate_type.clone())
+                    .or_else(|| raw.outer_predicate_type.clone()),
+                media_type: outcome.as_ref().map(|o| o.media_type.clone()),
+                verified,
+                checks: context.checks,
+            });
+            verification.findings.append(&mut context.findings);
+            match (context.kind, outcome) {
+                (Some(AttestationKind::Provenance), outcome) => provenances.push(outcome.filter(|_| verified)),
+                (Some(AttestationKind::Publish), outcome) => publishes.push(outcome.filter(|_| verified)),
+                _ => {}
+            }
+        }
+        match provenances.len() {
+            0 => verification.findings.push(Finding::new(
+                Code::ProvenanceMissing,
+                "no SLSA provenance attestation among the inputs (matched by the signed predicate type)",
+            )),
+            1 => {
+                verification.provenance = provenances.pop().flatten().and_then(|outcome| match outcome.verified {
+                    Verified::Provenance(provenance) => Some(*provenance),
+                    Verified::Publish(_) => None,
+                })
+            }
+            count => verification.findings.push(Finding::new(
+                Code::ProvenanceAmbiguous,
+                format!("{count} provenance attestations were given; provdiff verifies exactly one"),
+            )),
+        }
+        match publishes.len() {
+            0 => verification.findings.push(Finding::new(
+                Code::PublishNotChecked,
+                "no npm publish attestation was given; only the provenance was verified",
+            )),
+            1 => {
+                verification.publish = publishes.pop().flatten().and_then(|outcome| match outcome.verified {
+                    Verified::Publish(publish) => Some(publish),
+                    Verified::Provenance(_) => None,
+                })
+            }
+            count => verification.findings.push(Finding::new(
+                Code::ProvenanceAmbiguous,
+                format!("{count} publish attestations were given; provdiff verifies exactly one"),
+            )),
+        }
+        verification
+    }
+
+    /// Runs every check on one attestation, recording failures in `context`. Returns what it
+    /// attests when the bundle could be read at all.
+    fn verify_one(&self, context: &mut Context<'_>, subject: &PackageSubject) -> Option<Outcome> {
+        let bundle = match Bundle::from_json(&context.raw.bundle_json) {
+            Ok(bundle) => bundle,
+            Err(error) => {
+                context.fail(Code::BundleMalformed, format!("the bundle cannot be read: {error}"));
+                return None;
+            }
+        };
+        let media_type = bundle.media_type().as_str().to_string();
+        let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+            context.fail(
+                Code::StatementInvalid,
+                "the bundle signs a message, not a DSSE envelope with a statement".into(),
+            );
+            return None;
+        };
+        if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+            context.fail(
+                Code::StatementInvalid,
+                format!("the envelope's payload type is {:?}, not {IN_TOTO_PAYLOAD_TYPE}", envelope.payload_type),
+            );
+            return None;
+        }
+        let statement = match Statement::parse(envelope.payload.as_bytes()) {
+            Ok(statement) => statement,
+            Err(reason) => {
+                context.fail(Code::StatementInvalid, reason);
+                return None;
+            }
+        };
+        let Some(predicate_type) = statement.predicate_type.clone() else {
+            context.fail(Code::StatementInvalid, "the statement has no predicateType".into());
+            return None;
+        };
+        let kind = AttestationKind::of(&predicate_type);
+        context.kind = Some(kind);
+        if let Some(outer) = &context.raw.outer_predicate_type
+            && *outer != predicate_type
+        {
+            context.fail(
+                Code::PredicateTypeMismatch,
+                format!("the registry lists it as {outer}, but the signed statement says {predicate_type}"),
+            );
+        }
+        if kind == AttestationKind::Other {
+            if context.findings.is_empty() {
+                context.findings.push(Finding::new(
+                    Code::AttestationIgnored,
+                    format!("{}: predicate type {predicate_type} is not used", context.raw.origin),
+                ));
+            }
+            return None;
+        }
+
+        let purl = npm_purl(&subject.name, &subject.version);
+        for problem in statement.check(&purl, &subject.sha512) {
+            match problem {
+                StatementProblem::Invalid(reason) => context.fail(Code::StatementInvalid, reason),
+                StatementProblem::SubjectName { expected, actual } => {
+                    context.fail(Code::SubjectNameMismatch, format!("the subject is {actual:?}, expected {expected}"))
+                }
+                StatementProblem::SubjectDigest(reason) => context.fail(Code::SubjectDigestMismatch, reason),
+            }
+        }
+        if context.findings.is_empty() {
+            context.checks.push("statement");
+        }
+
+        let artifact = match ArtifactDigest::new(HashAlgorithm::Sha2512, subject.sha512.as_bytes().to_vec()) {
+            Ok(digest) => Artifact::Digest(digest),
+            Err(error) => {
+                context.fail(Code::SubjectDigestMismatch, error.to_string());
+                return None;
+            }
+        };
+        let (log_index, _) = first_log_entry(&bundle);
+        let verified = match kind {
+            AttestationKind::Provenance => {
+                let result = self.sigstore.verify(artifact, &bundle, &VerificationPolicy::any_identity());
+                let result = context.crypto(result)?;
+                let provenance = match Provenance::parse(&predicate_type, &statement.predicate) {
+                    Ok(provenance) => provenance,
+                    Err(reason) => {
+                        context.fail(Code::ProvenanceUnsupported, reason);
+                        return None;
+                    }
+                };
+                check_claims(context, &result, &provenance);
+                let certificate = result.certificate();
+                Verified::Provenance(Box::new(VerifiedProvenance {
+                    package_name: subject.name.clone(),
+                    package_version: subject.version.clone(),
+                    tarball_sha512: subject.sha512,
+                    signer_identity: result.identity().map(|identity| identity.to_string()).unwrap_or_default(),
+                    signer_issuer: result.issuer().map(str::to_string),
+                    runner_environment: certificate.and_then(|c| c.ci_claims.runner_environment.clone()),
+                    log_index,
+                    log_integrated_time: result.integrated_time(),
+                    provenance,
+                }))
+            }
+            AttestationKind::Publish => {
+                let key_id = self.verify_publish(context, &bundle, artifact)?;
+                let predicate = &statement.predicate;
+                let field = |name: &str| predicate.get(name).and_then(serde_json::Value::as_str);
+                if field("name") != Some(subject.name.as_str()) || field("version") != Some(subject.version.as_str()) {
+                    context.fail(
+                        Code::SubjectNameMismatch,
+                        format!(
+                            "the publish predicate names {}@{}, expected {}@{}",
+                            field("name").unwrap_or("?"),
+                            field("version").unwrap_or("?"),
+                            subject.name,
+                            subject.version
+                        ),
+                    );
+                }
+                let (_, integrated_time) = first_log_entry(&bundle);
+                Verified::Publish(VerifiedPublish {
+                    key_id,
+                    registry: field("registry").map(str::to_string),
+                    log_index,
+                    log_integrated_time: integrated_time,
+                })
+            }
+            AttestationKind::Other => return None,
+        };
+        Some(Outcome { predicate_type, media_type, verified })
+    }
+
+    /// Verifies a key-signed publish attestation with the npm key its hint names that was valid
+    /// when the log integrated it. Returns the key id used.
+    fn verify_publish(&self, context: &mut Context<'_>, bundle: &Bundle, artifact: Artifact<'_>) -> Option<String> {
+        let VerificationMaterialContent::PublicKey(identifier) = &bundle.verification_material.content else {
+            context.fail(
+                Code::BundleMalformed,
+                "a publish attestation must be signed with npm's registry key, but this one carries a certificate"
+                    .into(),
+            );
+            return None;
+        };
+        let hint = identifier.hint.as_str();
+        let (_, log_time) = first_log_entry(bundle);
+        let candidates: Vec<&NpmKey> =
+            self.npm_keys.iter().filter(|key| key.usage == KeyUsage::Attestations && key.key_id == hint).collect();
+        if candidates.is_empty() {
+            context.fail(Code::PublishKeyUnknown, format!("no npm attestation key has the id {hint:?}"));
+            return None;
+        }
+        let Some(log_time) = log_time else {
+            context.fail(Code::TlogInvalid, "the publish attestation has no log integration time".into());
+            return None;
+        };
+        let valid: Vec<&NpmKey> = candidates.into_iter().filter(|key| key.valid_at(log_time)).collect();
+        if valid.is_empty() {
+            context.fail(Code::PublishKeyUnknown, format!("npm key {hint} was not valid at the log time {log_time}"));
+            return None;
+        }
+        let mut last = None;
+        for key in valid {
+            let policy = PublicKeyVerificationPolicy::new(key.public_key.clone());
+            match self.sigstore.verify(artifact.clone(), bundle, &policy) {
+                Ok(result) => {
+                    // The time used to pick the key is authenticated only now, by the log's SET.
+                    if result.integrated_time().is_some_and(|time| !key.valid_at(time)) {
+                        context.fail(
+                            Code::PublishKeyUnknown,
+                            format!("npm key {hint} was not valid at the verified log time"),
+                        );
+                        return None;
+                    }
+                    context.record(&result);
+                    return Some(key.key_id.clone());
+                }
+                Err(error) => last = Some(error),
+            }
+        }
+        if let Some(error) = last {
+            context.fail(code_for(&error), error.to_string());
+        }
+        None
+    }
+}
+
+struct Outcome {
+    predicate_type: String,
+    media_type: String,
+    verified: Verified,
+}
+
+enum Verified {
+    Provenance(Box<VerifiedProvenance>),
+    Publish(VerifiedPublish),
+}
+
+/// Per-attestation bookkeeping.
+struct Context<'a> {
+    raw: &'a RawAttestation,
+    findings: Vec<Finding>,
+    checks: Vec<&'static str>,
+    kind: Option<AttestationKind>,
+}
+
+impl Context<'_> {
+    fn fail(&mut self, code: Code, reason: String) {
+        // One finding per code and attestation: the statement checks and the verifier can both
+        // notice the same defect.
+        if self.findings.iter().any(|finding| finding.code == code) {
+            return;
+        }
+        let what = self.kind.map_or("attestation", AttestationKind::describe);
+        self.findings.push(Finding::new(code, format!("{what} ({}): {reason}", self.raw.origin)));
+    }
+
+    /// Turns a `sigstore-verify` outcome into a finding or recorded checks.
+    fn crypto(&mut self, result: Result<VerificationResult, sigstore_verify::Error>) -> Option<VerificationResult> {
+        match result {
+            Ok(result) => {
+                self.record(&result);
+                Some(result)
+            }
+            Err(error) => {
+                self.fail(code_for(&error), error.to_string());
+                None
+            }
+        }
+    }
+
+    /// Notes which checks a successful verification performed.
+    fn record(&mut self, result: &VerificationResult) {
+        if result.certificate_verified() {
+            self.checks.push("certificate-chain");
+        }
+        if result.sct_verified() {
+            self.checks.push("certificate-transparency");
+        }
+        if result.tlog_verified() {
+            self.checks.push("transparency-log");
+        }
+        self.checks.extend(["dsse-signature", "subject-digest"]);
+    }
+}
+
+/// The stable finding code for a verifier error.
+fn code_for(error: &sigstore_verify::Error) -> Code {
+    use sigstore_verify::Error as E;
+    match error {
+        E::SignatureInvalid(_) | E::Crypto(_) => Code::SignatureInvalid,
+        E::ArtifactMismatch(_) | E::UnsupportedArtifact(_) => Code::SubjectDigestMismatch,
+        E::Certificate(_) | E::IdentityMismatch { .. } | E::IssuerMismatch { .. } | E::TrustedCertificate(_) => {
+            Code::CertificateInvalid
+        }
+        E::TransparencyLog(_) => Code::TlogInvalid,
+        E::Timestamp(_) => Code::TimestampInvalid,
+        _ => Code::BundleMalformed,
+    }
+}
+
+fn first_log_entry(bundle: &Bundle) -> (Option<u64>, Option<Timestamp>) {
+    bundle
+        .verification_material
+        .tlog_entries
+        .first()
+        .map_or((None, None), |entry| (Some(entry.log_index.get()), entry.integrated_time))
+}
+
+/// The certificate was issued to a CI run of some repository at some commit (Fulcio copies both
+/// from the workload's identity token); the predicate, written by that run, names the source. The
+/// two must agree, or a run in one repository could vouch for another's code.
+fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenance: &Provenance) {
+    let Some(certificate) = result.certificate() else {
+        context.fail(Code::ClaimsDisagree, "the provenance was not signed with a certificate".into());
+        return;
+    };
+    let claims = &certificate.ci_claims;
+    let legacy = &claims.deprecated_github;
+    let repository = claims.source_repository_uri.clone().or_else(|| {
+        // Early-2023 certificates carry only `owner/repo` (OID .1.5); GitHub is then the host.
+        legacy.workflow_repository.as_ref().map(|owner_repo| format!("https://github.com/{owner_repo}"))
+    });
+    let commit = claims.source_repository_digest.clone().or_else(|| legacy.workflow_sha.clone());
+    match repository {
+        None => context.fail(Code::ClaimsDisagree, "the certificate names no source repository".into()),
+        Some(repository) if !same_repository(&repository, &provenance.repository) => context.fail(
+            Code::ClaimsDisagree,
+            format!("the certificate was issued to {repository}, the predicate names {}", provenance.repository),
+        ),
+        Some(_) => {}
+    }
+    match commit {
+        None => context.fail(Code::ClaimsDisagree, "the certificate names no source commit".into()),
+        Some(commit) if !commit.eq_ignore_ascii_case(&provenance.commit) => context.fail(
+            Code::ClaimsDisagree,
+            format!("the certificate was issued for commit {commit}, the predicate names {}", provenance.commit),
+        ),
+        Some(_) => {}
+    }
+    if context.findings.is_empty() {
+        context.checks.push("certificate-claims");
+    }
+}
+
+fn same_repository(a: &str, b: &str) -> bool {
+    let normalize = |url: &str| url.trim_end_matches('/').trim_end_matches(".git").to_ascii_lowercase();
+    normalize(a) == normalize(b)
+}

@@ -1,0 +1,180 @@
+//! Findings: what provdiff noticed, as data. Each has a stable kebab-case [`Code`] (documented in
+//! `docs/findings.md`; a test keeps the two in step), an optional path and a human detail.
+//! Findings are not errors: a signature that does not verify is a finding that makes the verdict
+//! `unverified`; an unreadable input file is an error.
+
+use serde::Serialize;
+
+/// How a finding weighs on the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Context only; never changes the verdict.
+    Info,
+    /// A difference with a known, benign cause, listed so nobody has to take it on trust.
+    Explained,
+    /// Cannot be proven either way without rebuilding.
+    Inconclusive,
+    /// The package is not what the source produces.
+    Mismatch,
+    /// The attestations do not prove what they claim.
+    Unverified,
+}
+
+macro_rules! codes {
+    ($( $(#[$meta:meta])* $variant:ident = $name:literal, $severity:ident, $summary:literal; )*) => {
+        /// Every finding code provdiff emits. Codes are part of the JSON report's contract:
+        /// never rename one, only add.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        pub enum Code {
+            $( $(#[$meta])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable kebab-case name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One line saying what the code means.
+            pub fn summary(self) -> &'static str {
+                match self { $(Code::$variant => $summary,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // Attestations.
+    BundleMalformed = "bundle-malformed", Unverified,
+        "An attestation bundle cannot be read: bad JSON shape, unknown media type or missing parts.";
+    CertificateInvalid = "certificate-invalid", Unverified,
+        "The signing certificate does not chain to the trusted root, was not valid at signing time, or its SCT does not verify.";
+    SignatureInvalid = "signature-invalid", Unverified,
+        "The DSSE signature does not verify over the envelope's payload.";
+    TlogInvalid = "tlog-invalid", Unverified,
+        "The transparency-log entry, its signed entry timestamp, inclusion proof or checkpoint does not verify, or does not describe this bundle.";
+    TimestampInvalid = "timestamp-invalid", Unverified,
+        "An RFC 3161 timestamp does not verify, or no verified time is available.";
+    StatementInvalid = "statement-invalid", Unverified,
+        "The signed payload is not an in-toto statement provdiff accepts (payload type, `_type`, subjects).";
+    PredicateTypeMismatch = "predicate-type-mismatch", Unverified,
+        "The unsigned `predicateType` next to a bundle disagrees with the signed statement's.";
+    SubjectDigestMismatch = "subject-digest-mismatch", Unverified,
+        "The statement's subject digest is not the tarball's sha512, or is missing.";
+    SubjectNameMismatch = "subject-name-mismatch", Unverified,
+        "The statement's subject is not the package's purl (`pkg:npm/NAME@VERSION`).";
+    ProvenanceMissing = "provenance-missing", Unverified,
+        "No SLSA provenance attestation was found among the inputs.";
+    ProvenanceAmbiguous = "provenance-ambiguous", Unverified,
+        "More than one attestation of the same kind was given; provdiff will not pick one.";
+    ProvenanceUnsupported = "provenance-unsupported", Unverified,
+        "The provenance predicate does not name a source repository and commit provdiff can read.";
+    PublishKeyUnknown = "publish-key-unknown", Unverified,
+        "No npm registry key matches the publish attestation's key hint at its log time.";
+    ClaimsDisagree = "claims-disagree", Unverified,
+        "The signing certificate's repository or commit differs from the one the provenance names, or the certificate names none.";
+    AttestationIgnored = "attestation-ignored", Info,
+        "An attestation of a kind provdiff does not use (neither SLSA provenance nor npm publish) was skipped.";
+    PublishNotChecked = "publish-not-checked", Info,
+        "No npm publish attestation was given, so only the provenance was verified.";
+
+    // The source tree.
+    SubmoduleNotPacked = "submodule-not-packed", Info,
+        "The source has a git submodule; its files are not in the repository, so it packs as the empty directory a plain checkout leaves.";
+    SymlinkSkipped = "symlink-skipped", Info,
+        "The source has a symbolic link where npm would look; npm pack skips links, and so does provdiff.";
+    UnreadablePath = "unreadable-path", Info,
+        "A source path provdiff cannot represent (a name that is not UTF-8, an ignore file that is a link); what npm does with it is not reproduced.";
+
+    // The published tarball's container.
+    GzipMultipleMembers = "gzip-multiple-members", Mismatch,
+        "The tarball's gzip stream has more than one member; npm would extract all of them.";
+    GzipTrailingData = "gzip-trailing-data", Mismatch,
+        "Bytes follow the gzip stream: data no build of the source explains.";
+    GzipHeaderFields = "gzip-header-fields", Mismatch,
+        "The gzip header carries a file name, comment or extra field that npm never writes.";
+    TarTrailingData = "tar-trailing-data", Mismatch,
+        "Data follows the tar archive's end marker: bytes npm never reads and no build of the source explains.";
+    TarDuplicateEntry = "tar-duplicate-entry", Mismatch,
+        "The tarball holds the same path twice; extractors disagree on which copy wins.";
+    TarSpecialEntry = "tar-special-entry", Mismatch,
+        "The tarball holds a symlink, hard link or device entry, which npm pack never writes.";
+    TarRootDirectory = "tar-root-directory", Info,
+        "The tarball's top-level directory is not `package/` (older publishing tools).";
+
+    // File comparison.
+    ContentDiffers = "content-differs", Mismatch,
+        "A file's bytes in the package differ from the file the source produces.";
+    ModeDiffers = "mode-differs", Mismatch,
+        "A file is executable in one tree and not in the other.";
+    OnlyInPackage = "only-in-package", Mismatch,
+        "A file is in the package but the source cannot produce it, and no build step could explain it.";
+    BuildOutput = "build-output", Inconclusive,
+        "A file is in the package but not in the source, and the package has a build step that may produce it: only a rebuild can prove it.";
+    OnlyInSource = "only-in-source", Mismatch,
+        "The source would publish a file that the package does not contain.";
+    EncodingDiffers = "encoding-differs", Info,
+        "Same files, same bytes, same modes; only the archive encoding (tar headers or deflate stream) differs.";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One observation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// The package path it concerns, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// One line for people.
+    pub detail: String,
+    /// A unified diff, for content differences of text files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+impl Finding {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self { code, severity: code.severity(), path: None, detail: detail.into(), diff: None }
+    }
+
+    pub fn at(code: Code, path: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { path: Some(path.into()), ..Self::new(code, detail) }
+    }
+
+    pub fn with_diff(mut self, diff: String) -> Self {
+        self.diff = Some(diff);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name} is not kebab-case"
+            );
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(name));
+        }
+    }
+}

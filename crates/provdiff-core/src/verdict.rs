@@ -1,0 +1,90 @@
+//! The verdict: one word that a person can act on and a machine can branch on.
+
+use crate::finding::{Finding, Severity};
+use serde::Serialize;
+
+/// How far down the published tarball and provdiff's repack agree, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncodingLevel {
+    /// The `.tgz` files are byte-identical.
+    Compressed,
+    /// The uncompressed tar streams are byte-identical; only the deflate stream differs.
+    Tar,
+    /// Same paths, same bytes, same executable bits; tar headers or order differ.
+    Entries,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The repacked `.tgz` is byte-identical to the published one.
+    Identical,
+    /// Same entries, bytes and executable bits; only the archive encoding differs.
+    Equivalent,
+    /// Files only in the package need a build to be proven; they are listed.
+    Inconclusive,
+    /// A file differs, or a file is unexplained.
+    Mismatch,
+    /// The attestations do not verify.
+    Unverified,
+}
+
+impl Verdict {
+    /// Combines the findings with how far the archives agree. `agreement` is `None` when the
+    /// entries themselves differ (or were not compared); a clean verdict then is impossible,
+    /// whatever the findings say, so that a forgotten finding can never turn into a match.
+    pub fn decide(findings: &[Finding], agreement: Option<EncodingLevel>) -> Verdict {
+        let worst = findings.iter().map(|finding| finding.severity).max();
+        match worst {
+            Some(Severity::Unverified) => Verdict::Unverified,
+            Some(Severity::Mismatch) => Verdict::Mismatch,
+            Some(Severity::Inconclusive) => Verdict::Inconclusive,
+            Some(Severity::Info | Severity::Explained) | None => match agreement {
+                Some(EncodingLevel::Compressed) => Verdict::Identical,
+                Some(EncodingLevel::Tar | EncodingLevel::Entries) => Verdict::Equivalent,
+                None => Verdict::Mismatch,
+            },
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Identical => "identical",
+            Verdict::Equivalent => "equivalent",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Mismatch => "mismatch",
+            Verdict::Unverified => "unverified",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Code;
+
+    fn check(codes: &[Code], agreement: Option<EncodingLevel>, expected: Verdict) {
+        let findings: Vec<Finding> = codes.iter().map(|code| Finding::new(*code, "")).collect();
+        assert_eq!(Verdict::decide(&findings, agreement), expected, "{codes:?} {agreement:?}");
+    }
+
+    #[test]
+    fn verdicts() {
+        use EncodingLevel::*;
+        check(&[], Some(Compressed), Verdict::Identical);
+        check(&[], Some(Tar), Verdict::Equivalent);
+        check(&[Code::EncodingDiffers], Some(Entries), Verdict::Equivalent);
+        check(&[], None, Verdict::Mismatch);
+        check(&[Code::BuildOutput], None, Verdict::Inconclusive);
+        check(&[Code::BuildOutput, Code::ContentDiffers], None, Verdict::Mismatch);
+        check(&[Code::ContentDiffers, Code::SignatureInvalid], None, Verdict::Unverified);
+        check(&[Code::PublishNotChecked], Some(Compressed), Verdict::Identical);
+    }
+}

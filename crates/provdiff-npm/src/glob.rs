@@ -1,0 +1,532 @@
+//! Glob rules as npm's ignore walker reads them: minimatch with `matchBase`, `dot`, `nocase` and
+//! `flipNegate`, including partial matching of directories.
+//!
+//! This is a port of the behaviour, not of the code: brace expansion, `*`, `?`, `**`, character
+//! classes and escapes. minimatch's extglobs (`+(a|b)` and friends) are refused with an error
+//! rather than guessed at, so a rule provdiff does not understand can never silently change what
+//! it packs.
+
+/// One segment of a parsed pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    /// `**`: any number of segments.
+    Globstar,
+    /// A segment without wildcards, compared case-insensitively.
+    Literal(String),
+    /// A segment with wildcards.
+    Wild(Vec<Token>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    AnyChar,
+    AnyRun,
+    Class { negated: bool, items: Vec<ClassItem> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ClassItem {
+    Char(char),
+    Range(char, char),
+    Posix(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ignore rule {pattern:?}: {reason}")]
+pub struct GlobError {
+    pub pattern: String,
+    pub reason: &'static str,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub negate: bool,
+    comment: bool,
+    empty: bool,
+    /// One pattern per brace expansion, each split into segments.
+    set: Vec<Vec<Part>>,
+    /// The raw segments, as minimatch's `globParts`.
+    pub glob_parts: Vec<Vec<String>>,
+}
+
+impl Rule {
+    pub fn new(pattern: &str) -> Result<Self, GlobError> {
+        let error = |reason| GlobError { pattern: pattern.to_string(), reason };
+        let mut rule = Rule {
+            negate: false,
+            comment: false,
+            empty: false,
+            set: Vec::new(),
+            glob_parts: Vec::new(),
+        };
+        if pattern.starts_with('#') {
+            rule.comment = true;
+            return Ok(rule);
+        }
+        if pattern.is_empty() {
+            rule.empty = true;
+            return Ok(rule);
+        }
+        let bangs = pattern.chars().take_while(|&c| c == '!').count();
+        rule.negate = bangs % 2 == 1;
+        let body = &pattern[bangs..];
+        if has_extglob(body) {
+            return Err(error("extglob patterns are not supported"));
+        }
+        for expanded in brace_expand(body) {
+            let parts = level_one_optimize(&expanded);
+            let compiled = parts.iter().map(|part| compile_part(part)).collect::<Result<Vec<_>, _>>().map_err(error)?;
+            rule.glob_parts.push(parts);
+            rule.set.push(compiled);
+        }
+        Ok(rule)
+    }
+
+    /// minimatch's `match(path, partial)` under npm's options.
+    pub fn matches(&self, path: &str, partial: bool) -> bool {
+        if self.comment {
+            return false;
+        }
+        if self.empty {
+            return path.is_empty();
+        }
+        if path == "/" && partial {
+            return true;
+        }
+        let file = slash_split(path);
+        let filename = file.iter().rev().find(|part| !part.is_empty()).copied().unwrap_or("");
+        self.set.iter().any(|pattern| {
+            if pattern.len() == 1 {
+                match_one(&[filename], pattern, partial)
+            } else {
+                match_one(&file, pattern, partial)
+            }
+        })
+    }
+}
+
+fn has_extglob(pattern: &str) -> bool {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut escaped = false;
+    for (index, &c) in chars.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if c == '\\' {
+            escaped = true;
+            continue;
+        }
+        if matches!(c, '+' | '@' | '!' | '*' | '?') && chars.get(index + 1) == Some(&'(') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Splits like minimatch: runs of `/` are one separator.
+fn slash_split(path: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let bytes = path.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'/' {
+            parts.push(&path[start..index]);
+            while index < bytes.len() && bytes[index] == b'/' {
+                index += 1;
+            }
+            start = index;
+        } else {
+            index += 1;
+        }
+    }
+    parts.push(&path[start..]);
+    parts
+}
+
+/// minimatch's level-one optimisation: adjacent `**` collapse and `x/..` cancels.
+fn level_one_optimize(pattern: &str) -> Vec<String> {
+    let mut set: Vec<String> = Vec::new();
+    for part in slash_split(pattern) {
+        let previous = set.last().map(String::as_str);
+        if part == "**" && previous == Some("**") {
+            continue;
+        }
+        if part == ".." && previous.is_some_and(|p| p != ".." && p != "." && p != "**") {
+            set.pop();
+            continue;
+        }
+        set.push(part.to_string());
+    }
+    if set.is_empty() { vec![String::new()] } else { set }
+}
+
+fn compile_part(part: &str) -> Result<Part, &'static str> {
+    if part == "**" {
+        return Ok(Part::Globstar);
+    }
+    let chars: Vec<char> = part.chars().collect();
+    let mut tokens = Vec::new();
+    let mut index = 0;
+    let mut magic = false;
+    while index < chars.len() {
+        let c = chars[index];
+        match c {
+            '\\' if index + 1 < chars.len() => {
+                tokens.push(Token::Char(chars[index + 1]));
+                index += 2;
+                continue;
+            }
+            '*' => {
+                magic = true;
+                if tokens.last() != Some(&Token::AnyRun) {
+                    tokens.push(Token::AnyRun);
+                }
+            }
+            '?' => {
+                magic = true;
+                tokens.push(Token::AnyChar);
+            }
+            '[' => match parse_class(&chars, index) {
+                Some((token, next)) => {
+                    magic = true;
+                    tokens.push(token);
+                    index = next;
+                    continue;
+                }
+                // An unclosed `[` is a literal, as in minimatch.
+                None => tokens.push(Token::Char('[')),
+            },
+            other => tokens.push(Token::Char(other)),
+        }
+        index += 1;
+    }
+    if magic {
+        Ok(Part::Wild(tokens))
+    } else {
+        let literal: String = tokens
+            .into_iter()
+            .map(|token| match token {
+                Token::Char(c) => c,
+                _ => '?',
+            })
+            .collect();
+        Ok(Part::Literal(literal))
+    }
+}
+
+/// Parses `[...]` starting at `start`; returns the token and the index after `]`.
+fn parse_class(chars: &[char], start: usize) -> Option<(Token, usize)> {
+    let mut index = start + 1;
+    let negated = matches!(chars.get(index), Some('!' | '^'));
+    if negated {
+        index += 1;
+    }
+    let mut items = Vec::new();
+    let mut first = true;
+    while index < chars.len() {
+        let c = chars[index];
+        if c == ']' && !first {
+            return Some((Token::Class { negated, items }, index + 1));
+        }
+        first = false;
+        if c == '[' && chars.get(index + 1) == Some(&':') {
+            let rest: String = chars[index + 2..].iter().collect();
+            if let Some(end) = rest.find(":]") {
+                items.push(ClassItem::Posix(rest[..end].to_string()));
+                index += 2 + end + 2;
+                continue;
+            }
+        }
+        let c = if c == '\\' && index + 1 < chars.len() {
+            index += 1;
+            chars[index]
+        } else {
+            c
+        };
+        if chars.get(index + 1) == Some(&'-') && chars.get(index + 2).is_some_and(|&end| end != ']') {
+            let mut end = chars[index + 2];
+            let mut skip = 3;
+            if end == '\\' && index + 3 < chars.len() {
+                end = chars[index + 3];
+                skip = 4;
+            }
+            items.push(ClassItem::Range(c, end));
+            index += skip;
+            continue;
+        }
+        items.push(ClassItem::Char(c));
+        index += 1;
+    }
+    None
+}
+
+fn fold(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(single), None) => single,
+        _ => c,
+    }
+}
+
+fn class_matches(negated: bool, items: &[ClassItem], c: char) -> bool {
+    let folded = fold(c);
+    let hit = items.iter().any(|item| match item {
+        ClassItem::Char(x) => fold(*x) == folded,
+        ClassItem::Range(low, high) => {
+            (*low..=*high).contains(&c)
+                || (*low..=*high).contains(&folded)
+                || c.to_uppercase().any(|upper| (*low..=*high).contains(&upper))
+        }
+        ClassItem::Posix(name) => match name.as_str() {
+            "alnum" => c.is_alphanumeric(),
+            "alpha" => c.is_alphabetic(),
+            "ascii" => c.is_ascii(),
+            "blank" => c == ' ' || c == '\t',
+            "cntrl" => c.is_control(),
+            "digit" => c.is_ascii_digit(),
+            "graph" => !c.is_control() && !c.is_whitespace(),
+            "lower" | "upper" => c.is_alphabetic(),
+            "print" => !c.is_control(),
+            "punct" => c.is_ascii_punctuation(),
+            "space" => c.is_whitespace(),
+            "word" => c.is_alphanumeric() || c == '_',
+            "xdigit" => c.is_ascii_hexdigit(),
+            _ => false,
+        },
+    });
+    // A class never matches `/`.
+    c != '/' && hit != negated
+}
+
+fn wild_matches(tokens: &[Token], text: &[char]) -> bool {
+    match tokens.split_first() {
+        None => text.is_empty(),
+        Some((Token::AnyRun, rest)) => (0..=text.len()).any(|skip| wild_matches(rest, &text[skip..])),
+        Some((token, rest)) => {
+            let Some((&c, text_rest)) = text.split_first() else { return false };
+            let hit = match token {
+                Token::Char(x) => fold(*x) == fold(c),
+                Token::AnyChar => true,
+                Token::Class { negated, items } => class_matches(*negated, items, c),
+                Token::AnyRun => false,
+            };
+            hit && wild_matches(rest, text_rest)
+        }
+    }
+}
+
+fn segment_matches(part: &Part, segment: &str) -> bool {
+    match part {
+        Part::Globstar => true,
+        Part::Literal(literal) => literal.chars().map(fold).eq(segment.chars().map(fold)),
+        Part::Wild(tokens) => {
+            // `dot: true` lets wildcards match a leading dot, but never `.` or `..`.
+            if segment == "." || segment == ".." {
+                return false;
+            }
+            let chars: Vec<char> = segment.chars().collect();
+            wild_matches(tokens, &chars)
+        }
+    }
+}
+
+/// minimatch's `matchOne` with `dot: true`.
+fn match_one(file: &[&str], pattern: &[Part], partial: bool) -> bool {
+    let (mut fi, mut pi) = (0, 0);
+    while fi < file.len() && pi < pattern.len() {
+        let part = &pattern[pi];
+        let segment = file[fi];
+        if *part == Part::Globstar {
+            let rest = pi + 1;
+            if rest == pattern.len() {
+                return file[fi..].iter().all(|segment| *segment != "." && *segment != "..");
+            }
+            let mut from = fi;
+            while from < file.len() {
+                let swallowed = file[from];
+                if match_one(&file[from..], &pattern[rest..], partial) {
+                    return true;
+                }
+                if swallowed == "." || swallowed == ".." {
+                    break;
+                }
+                from += 1;
+            }
+            return partial && from == file.len();
+        }
+        if !segment_matches(part, segment) {
+            return false;
+        }
+        fi += 1;
+        pi += 1;
+    }
+    if fi == file.len() && pi == pattern.len() {
+        true
+    } else if fi == file.len() {
+        partial
+    } else {
+        // A trailing slash on the file (`dir/`) still matches a pattern without one.
+        fi == file.len() - 1 && file[fi].is_empty()
+    }
+}
+
+/// Bash-style brace expansion as minimatch does it: `{a,b}`, nesting, `{1..3}` and `{a..c}`.
+pub fn brace_expand(pattern: &str) -> Vec<String> {
+    let chars: Vec<char> = pattern.chars().collect();
+    // Find the first top-level `{` with a matching `}` that contains a `,` or `..`.
+    let mut index = 0;
+    while index < chars.len() {
+        if chars[index] == '\\' {
+            index += 2;
+            continue;
+        }
+        if chars[index] == '{'
+            && let Some(close) = matching_brace(&chars, index)
+        {
+            let inner: String = chars[index + 1..close].iter().collect();
+            let alternatives = split_top_level_commas(&inner);
+            let options: Option<Vec<String>> =
+                if alternatives.len() > 1 { Some(alternatives) } else { expand_range(&inner) };
+            if let Some(options) = options {
+                let prefix: String = chars[..index].iter().collect();
+                let suffix: String = chars[close + 1..].iter().collect();
+                return options.iter().flat_map(|option| brace_expand(&format!("{prefix}{option}{suffix}"))).collect();
+            }
+        }
+        index += 1;
+    }
+    vec![pattern.to_string()]
+}
+
+fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    let mut index = open;
+    while index < chars.len() {
+        match chars[index] {
+            '\\' => index += 1,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(index);
+                }
+            }
+            _ => {}
+        }
+        index += 1;
+    }
+    None
+}
+
+fn split_top_level_commas(inner: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0;
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in inner.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                current.push(c);
+            }
+            '{' => {
+                depth += 1;
+                current.push(c);
+            }
+            '}' => {
+                depth -= 1;
+                current.push(c);
+            }
+            ',' if depth == 0 => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+fn expand_range(inner: &str) -> Option<Vec<String>> {
+    let (start, end) = inner.split_once("..")?;
+    if let (Ok(a), Ok(b)) = (start.parse::<i64>(), end.parse::<i64>()) {
+        let range: Vec<i64> = if a <= b { (a..=b).collect() } else { (b..=a).rev().collect() };
+        return Some(range.into_iter().map(|n| n.to_string()).collect());
+    }
+    let (mut a, mut b) = (start.chars(), end.chars());
+    if let (Some(x), None, Some(y), None) = (a.next(), a.next(), b.next(), b.next()) {
+        let range: Vec<char> = if x <= y { (x..=y).collect() } else { (y..=x).rev().collect() };
+        return Some(range.into_iter().map(String::from).collect());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pattern: &str, path: &str) -> bool {
+        Rule::new(pattern).unwrap().matches(path, false)
+    }
+
+    #[test]
+    fn basics() {
+        assert!(m("*.js", "a.js"));
+        assert!(m("*.js", "lib/a.js"), "matchBase");
+        assert!(m("*.JS", "lib/a.js"), "nocase");
+        assert!(m("*", ".hidden"), "dot");
+        assert!(!m("/lib", "src/lib"));
+        assert!(m("/lib", "/lib"));
+        assert!(m("lib/**", "lib/a/b.js"));
+        assert!(m("**/.git", "a/b/.git"));
+        assert!(m("**/.git", ".git"));
+        assert!(!m("lib/*.js", "lib/a/b.js"));
+        assert!(m("lib/", "lib/"));
+        assert!(!m("lib/", "lib"));
+        assert!(m("a/**/b", "a/b"));
+        assert!(m("a/**/b", "a/x/y/b"));
+        assert!(m("[ab].js", "b.js"));
+        assert!(!m("[!ab].js", "b.js"));
+        assert!(m("\\*.js", "*.js"));
+        assert!(!m("\\*.js", "a.js"));
+    }
+
+    #[test]
+    fn always_included_readme_rule() {
+        let rule = Rule::new("!/readme{,.*[^~$]}").unwrap();
+        assert!(rule.negate);
+        assert!(rule.matches("/README.md", false));
+        assert!(rule.matches("/readme", false));
+        assert!(!rule.matches("/readme.md~", false));
+        assert!(!rule.matches("/docs/readme.md", false));
+    }
+
+    #[test]
+    fn partial_matching_enters_directories() {
+        let rule = Rule::new("!lib/deep/x.js").unwrap();
+        assert!(rule.matches("lib", true));
+        assert!(rule.matches("lib/deep", true));
+        assert!(!rule.matches("src", true));
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(brace_expand("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(brace_expand("x{,.*}"), ["x", "x.*"]);
+        assert_eq!(brace_expand("{1..3}"), ["1", "2", "3"]);
+        assert_eq!(brace_expand("a{b,{c,d}}"), ["ab", "ac", "ad"]);
+        assert_eq!(brace_expand("{a}"), ["{a}"]);
+    }
+
+    #[test]
+    fn extglobs_are_refused() {
+        assert!(Rule::new("+(a|b).js").is_err());
+    }
+}

@@ -1,0 +1,364 @@
+//! Reading a published `.tgz` safely into memory.
+//!
+//! Nothing here touches the file system: the tarball is read from bytes, entry paths are checked
+//! (no absolute paths, no `..`) before they are used as keys, and sizes are bounded so a gzip
+//! bomb is an error instead of an out-of-memory crash. What npm would do with odd content (several
+//! gzip members, trailing bytes, links, duplicate paths) is reported as findings, because those
+//! are exactly the places where a package can carry data its source does not explain.
+
+use std::io::Read;
+
+use provdiff_core::{Code, EntryKind, FileEntry, FileTree, Finding};
+
+use provdiff_core::Sha512;
+
+/// The largest uncompressed tarball provdiff reads. The largest packages in the registry unpack to
+/// a few hundred megabytes; anything beyond this is refused, not truncated.
+pub const MAX_UNPACKED_SIZE: u64 = 2 << 30;
+
+/// A published package tarball, read.
+#[derive(Debug, Clone)]
+pub struct PublishedTarball {
+    /// The `.tgz` bytes as published.
+    pub compressed: Vec<u8>,
+    /// The uncompressed tar stream (all gzip members, concatenated, as npm would read them).
+    pub tar: Vec<u8>,
+    pub sha512: Sha512,
+    pub gzip: GzipInfo,
+    /// Files by package path, the top-level directory removed as npm does.
+    pub tree: FileTree,
+    /// Entries in archive order, for comparisons of the archive itself.
+    pub entries: Vec<TarEntryInfo>,
+    /// What the container holds beyond plain files.
+    pub findings: Vec<Finding>,
+}
+
+/// The gzip container, as far as it matters for reproducing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GzipInfo {
+    pub members: usize,
+    /// The `XFL` byte (2: best compression, 4: fastest).
+    pub extra_flags: u8,
+    /// The `OS` byte (`0xff` unknown, `3` Unix).
+    pub operating_system: u8,
+}
+
+/// One archive entry as it appeared, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntryInfo {
+    /// The full path in the archive, top-level directory included.
+    pub archive_path: String,
+    pub type_flag: u8,
+    pub mode: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TarballError {
+    #[error("not a gzip file (it starts with {magic})")]
+    NotGzip { magic: String },
+    #[error("gzip stream is corrupt or truncated")]
+    Gzip(#[source] std::io::Error),
+    #[error("tarball unpacks to more than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("tar stream is corrupt or truncated")]
+    Tar(#[source] std::io::Error),
+    #[error("tar entry {path:?} has an unsafe path ({reason})")]
+    UnsafePath { path: String, reason: &'static str },
+    #[error("tar entry {path:?} is not valid UTF-8")]
+    NonUtf8Path { path: String },
+}
+
+/// Reads a published `.tgz`.
+pub fn read_tarball(compressed: Vec<u8>) -> Result<PublishedTarball, TarballError> {
+    let mut findings = Vec::new();
+    let (tar, gzip) = gunzip(&compressed, &mut findings)?;
+    let (tree, entries) = read_tar(&tar, &mut findings)?;
+    let sha512 = Sha512::digest(&compressed);
+    Ok(PublishedTarball { compressed, tar, sha512, gzip, tree, entries, findings })
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn gunzip(compressed: &[u8], findings: &mut Vec<Finding>) -> Result<(Vec<u8>, GzipInfo), TarballError> {
+    if compressed.len() < 10 || compressed[..2] != GZIP_MAGIC {
+        let magic = compressed.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>();
+        return Err(TarballError::NotGzip { magic: if magic.is_empty() { "nothing".into() } else { magic } });
+    }
+    let info = GzipInfo { members: 0, extra_flags: compressed[8], operating_system: compressed[9] };
+    let mut info = info;
+    let mut tar = Vec::new();
+    let mut rest = compressed;
+    loop {
+        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let limit = MAX_UNPACKED_SIZE - tar.len() as u64;
+        let read = (&mut decoder).take(limit + 1).read_to_end(&mut tar).map_err(TarballError::Gzip)?;
+        if read as u64 > limit {
+            return Err(TarballError::TooLarge { limit: MAX_UNPACKED_SIZE });
+        }
+        if let Some(header) = decoder.header() {
+            let mut fields = Vec::new();
+            if header.filename().is_some() {
+                fields.push("file name");
+            }
+            if header.comment().is_some() {
+                fields.push("comment");
+            }
+            if header.extra().is_some() {
+                fields.push("extra field");
+            }
+            if !fields.is_empty() {
+                findings.push(Finding::new(
+                    Code::GzipHeaderFields,
+                    format!("gzip member {} has a {}", info.members + 1, fields.join(", ")),
+                ));
+            }
+        }
+        info.members += 1;
+        rest = decoder.into_inner();
+        if rest.is_empty() {
+            break;
+        }
+        if rest.len() >= 2 && rest[..2] == GZIP_MAGIC {
+            continue;
+        }
+        findings.push(Finding::new(Code::GzipTrailingData, format!("{} bytes follow the gzip stream", rest.len())));
+        break;
+    }
+    if info.members > 1 {
+        findings.push(Finding::new(
+            Code::GzipMultipleMembers,
+            format!("the gzip stream has {} members; npm extracts them all", info.members),
+        ));
+    }
+    Ok((tar, info))
+}
+
+fn read_tar(tar_bytes: &[u8], findings: &mut Vec<Finding>) -> Result<(FileTree, Vec<TarEntryInfo>), TarballError> {
+    let mut archive = tar::Archive::new(tar_bytes);
+    // node-tar ends an archive at two zero blocks in a row, not one; read on past single zero
+    // blocks and stop where node-tar would.
+    archive.set_ignore_zeros(true);
+    let mut tree = FileTree::new();
+    let mut infos = Vec::new();
+    let mut roots = std::collections::BTreeSet::new();
+    // Where the last entry's data ends; only zero blocks may follow.
+    let mut end = 0u64;
+    for entry in archive.entries().map_err(TarballError::Tar)? {
+        if zero_blocks_at(tar_bytes, end) >= 2 {
+            break;
+        }
+        let mut entry = entry.map_err(TarballError::Tar)?;
+        end = entry.raw_file_position() + entry.size().next_multiple_of(512);
+        let raw_path = entry.path_bytes().into_owned();
+        let archive_path = String::from_utf8(raw_path)
+            .map_err(|e| TarballError::NonUtf8Path { path: String::from_utf8_lossy(e.as_bytes()).into_owned() })?;
+        let header = entry.header();
+        let type_flag = header.entry_type().as_byte();
+        let mode = header.mode().map_err(TarballError::Tar)? & 0o7777;
+        infos.push(TarEntryInfo { archive_path: archive_path.clone(), type_flag, mode });
+
+        let components = safe_components(&archive_path)?;
+        let kind = match header.entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Directory,
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                let target =
+                    entry.link_name_bytes().map(|name| String::from_utf8_lossy(&name).into_owned()).unwrap_or_default();
+                if header.entry_type() == tar::EntryType::Symlink {
+                    EntryKind::Symlink { target }
+                } else {
+                    EntryKind::Hardlink { target }
+                }
+            }
+            _ => EntryKind::Other { type_flag },
+        };
+        // npm strips the first path component, whatever its name.
+        let Some((root, rest)) = components.split_first() else { continue };
+        roots.insert(root.to_string());
+        if rest.is_empty() {
+            if kind != EntryKind::Directory {
+                findings.push(Finding::at(
+                    Code::TarSpecialEntry,
+                    archive_path.clone(),
+                    "entry sits outside the package directory; npm ignores it when installing",
+                ));
+            }
+            continue;
+        }
+        let path = rest.join("/");
+        match kind {
+            EntryKind::File => {}
+            EntryKind::Directory => continue,
+            ref other => {
+                findings.push(Finding::at(
+                    Code::TarSpecialEntry,
+                    path.clone(),
+                    format!("the tarball holds a {}, which npm pack never writes", describe_kind(other)),
+                ));
+            }
+        }
+        let mut content = Vec::with_capacity(entry.size().min(MAX_UNPACKED_SIZE) as usize);
+        entry.read_to_end(&mut content).map_err(TarballError::Tar)?;
+        if tree.insert(path.clone(), FileEntry { kind, mode, content }).is_some() {
+            findings.push(Finding::at(
+                Code::TarDuplicateEntry,
+                path,
+                "the path appears more than once; npm keeps the last copy",
+            ));
+        }
+    }
+    let after_end = tar_bytes.get(end as usize..).unwrap_or_default();
+    if let Some(first) = after_end.iter().position(|&byte| byte != 0) {
+        findings.push(Finding::new(
+            Code::TarTrailingData,
+            format!(
+                "{} bytes of data follow the end of the tar archive (from offset {}); npm stops reading at the end marker",
+                after_end.len() - first,
+                end as usize + first
+            ),
+        ));
+    }
+    if roots.iter().any(|root| root != "package") {
+        let names: Vec<_> = roots.into_iter().collect();
+        findings.push(Finding::new(
+            Code::TarRootDirectory,
+            format!("top-level director{} {}", if names.len() == 1 { "y is" } else { "ies are" }, names.join(", ")),
+        ));
+    }
+    Ok((tree, infos))
+}
+
+/// How many all-zero 512-byte blocks start at `offset`.
+fn zero_blocks_at(bytes: &[u8], offset: u64) -> usize {
+    bytes
+        .get(offset as usize..)
+        .unwrap_or_default()
+        .chunks(512)
+        .take_while(|block| block.len() == 512 && block.iter().all(|&b| b == 0))
+        .count()
+}
+
+fn describe_kind(kind: &EntryKind) -> String {
+    match kind {
+        EntryKind::File => "file".into(),
+        EntryKind::Directory => "directory".into(),
+        EntryKind::Symlink { target } => format!("symlink to {target:?}"),
+        EntryKind::Hardlink { target } => format!("hard link to {target:?}"),
+        EntryKind::Other { type_flag } => format!("entry of type {:?}", char::from(*type_flag)),
+    }
+}
+
+/// Splits an archive path into its components, refusing what could escape the package.
+fn safe_components(path: &str) -> Result<Vec<&str>, TarballError> {
+    let unsafe_path = |reason| TarballError::UnsafePath { path: path.to_string(), reason };
+    if path.starts_with('/') || path.starts_with('\\') {
+        return Err(unsafe_path("absolute path"));
+    }
+    if path.as_bytes().get(1) == Some(&b':') {
+        return Err(unsafe_path("drive letter"));
+    }
+    if path.contains('\0') {
+        return Err(unsafe_path("NUL byte"));
+    }
+    let mut components = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => return Err(unsafe_path("`..` component")),
+            other => components.push(other),
+        }
+    }
+    Ok(components)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        gz(&tar_of(entries))
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, content) in entries {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            // set_path refuses `..`, which is exactly what these tests need to write.
+            let name = &mut header.as_old_mut().name;
+            name[..path.len()].copy_from_slice(path.as_bytes());
+            header.set_cksum();
+            builder.append(&header, *content).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn reads_files_without_the_root_directory() {
+        let tarball = read_tarball(tgz(&[("package/a.js", b"a"), ("package/lib/b.js", b"b")])).unwrap();
+        let paths: Vec<_> = tarball.tree.iter().map(|(path, _)| path).collect();
+        assert_eq!(paths, ["a.js", "lib/b.js"]);
+        assert!(tarball.findings.is_empty());
+        assert_eq!(tarball.gzip.members, 1);
+    }
+
+    #[test]
+    fn refuses_unsafe_paths() {
+        for path in ["package/../../etc/passwd", "/etc/passwd", "package/a/../../x"] {
+            let err = read_tarball(tgz(&[(path, b"x")])).unwrap_err();
+            assert!(matches!(err, TarballError::UnsafePath { .. }), "{path}: {err}");
+        }
+    }
+
+    #[test]
+    fn reports_container_oddities() {
+        // One tar stream split across two gzip members: npm reads both.
+        let tar = tar_of(&[("package/a.js", b"a"), ("package/b.js", b"b")]);
+        let mut bytes = gz(&tar[..1024]);
+        bytes.extend(gz(&tar[1024..]));
+        let tarball = read_tarball(bytes.clone()).unwrap();
+        assert!(tarball.tree.contains("b.js"));
+        assert!(tarball.findings.iter().any(|f| f.code == Code::GzipMultipleMembers));
+
+        // A second archive after the first one's end: npm stops at the end marker.
+        let mut stacked = tar_of(&[("package/a.js", b"a")]);
+        stacked.extend(tar_of(&[("package/evil.js", b"x")]));
+        let tarball = read_tarball(gz(&stacked)).unwrap();
+        assert!(!tarball.tree.contains("evil.js"));
+        assert!(tarball.findings.iter().any(|f| f.code == Code::TarTrailingData));
+
+        // A single zero block is not an end marker for npm: what follows is read.
+        let first = tar_of(&[("package/a.js", b"a")]);
+        let mut single = first[..first.len() - 1024].to_vec();
+        single.extend([0u8; 512]);
+        single.extend(tar_of(&[("package/next.js", b"n")]));
+        let tarball = read_tarball(gz(&single)).unwrap();
+        assert!(tarball.tree.contains("next.js"));
+        assert!(!tarball.findings.iter().any(|f| f.code == Code::TarTrailingData));
+
+        bytes.extend(b"hidden");
+        let tarball = read_tarball(bytes).unwrap();
+        assert!(tarball.findings.iter().any(|f| f.code == Code::GzipTrailingData));
+
+        let tarball = read_tarball(tgz(&[("package/a.js", b"1"), ("package/a.js", b"2")])).unwrap();
+        assert_eq!(tarball.tree.get("a.js").unwrap().content, b"2");
+        assert!(tarball.findings.iter().any(|f| f.code == Code::TarDuplicateEntry));
+    }
+
+    #[test]
+    fn truncated_and_garbage_input_are_errors() {
+        let bytes = tgz(&[("package/a.js", &[7u8; 4096])]);
+        for cut in [5, 20, bytes.len() / 2, bytes.len() - 3] {
+            assert!(read_tarball(bytes[..cut].to_vec()).is_err(), "cut at {cut}");
+        }
+        assert!(matches!(read_tarball(b"{}".to_vec()), Err(TarballError::NotGzip { .. })));
+    }
+}

@@ -1,0 +1,27 @@
+//! Test support for provdiff, never shipped: a throwaway Sigstore-like instance whose bundles
+//! verify through the real verification path (with its own trusted root, and nowhere else), git
+//! repositories built in temporary directories, and packages packed the way npm packs them.
+//!
+//! Panics are acceptable here: a failure to generate a key or write a temp file is a broken test
+//! environment, not bad input.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod repo;
+mod sigstore;
+mod x509;
+
+pub use repo::{RepoFile, TestRepo, write_bundle};
+pub use sigstore::{
+    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
+};
+pub use x509::{Claim, ClaimEncoding};
+
+use sha2::Digest;
+
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    sha2::Sha256::digest(bytes).into()
+}
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    base64::engine::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}

@@ -1,0 +1,480 @@
+//! A throwaway Sigstore-like instance: a CA that issues Fulcio-style certificates, a CT log that
+//! embeds SCTs, a Rekor-like log with signed entry timestamps, inclusion proofs and signed
+//! checkpoints, and an npm-like registry key. Everything it signs verifies through
+//! `provdiff-attest`'s real path against the trusted root it publishes, and nowhere else.
+//!
+//! Built for tests and the bundled example: keys are generated per instance and never persisted.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use provdiff_core::Sha512;
+use serde_json::{Value, json};
+use sigstore_verify::crypto::KeyPair;
+use sigstore_verify::types::Sha256Hash;
+
+use crate::x509::{CertificateAuthority, Claim, ClaimEncoding, certificate_pem, pem};
+use crate::{b64, sha256};
+
+const IN_TOTO: &str = "application/vnd.in-toto+json";
+pub const SLSA_V1: &str = "https://slsa.dev/provenance/v1";
+pub const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
+pub const NPM_PUBLISH: &str = "https://github.com/npm/attestation/tree/main/specs/publish/v0.1";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// A signing key of a log (Rekor or CT), with its id: SHA-256 over its SubjectPublicKeyInfo.
+pub(crate) struct LogKey {
+    pub key: KeyPair,
+    pub spki: Vec<u8>,
+    pub id: [u8; 32],
+}
+
+impl LogKey {
+    fn generate() -> Self {
+        let key = KeyPair::generate_ecdsa_p256().expect("key generation works");
+        let spki = key.public_key_der().expect("a public key").as_bytes().to_vec();
+        let id = sha256(&spki);
+        Self { key, spki, id }
+    }
+}
+
+/// The bundle media types npm has published with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BundleVersion {
+    /// `…;version=0.1`: certificate chain, signed entry timestamp only.
+    V01,
+    /// `…;version=0.2`: certificate chain, SET and inclusion proof.
+    V02,
+    /// `….v0.3+json`: single certificate, SET and inclusion proof.
+    V03,
+}
+
+/// The Rekor entry kind the bundle's log entry has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Intoto002,
+    Dsse001,
+}
+
+/// The SLSA predicate shape to sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlsaShape {
+    V1,
+    V02,
+}
+
+/// What a provenance attestation says, and how its bundle is shaped.
+#[derive(Debug, Clone)]
+pub struct ProvenanceSpec {
+    pub package_name: String,
+    pub package_version: String,
+    pub tarball_sha512: Sha512,
+    /// `https://github.com/OWNER/REPO`.
+    pub repository: String,
+    pub commit: String,
+    pub git_ref: String,
+    pub workflow_path: String,
+    /// When the certificate was issued; the log integrates the entry two seconds later.
+    pub signed_at: SystemTime,
+    pub bundle_version: BundleVersion,
+    pub entry_kind: EntryKind,
+    pub slsa: SlsaShape,
+    /// The certificate's repository and commit claims, when they should differ from the
+    /// predicate's (for tests of the cross-check).
+    pub certificate_repository: Option<String>,
+    pub certificate_commit: Option<String>,
+}
+
+impl ProvenanceSpec {
+    pub fn new(name: &str, version: &str, tarball_sha512: Sha512, repository: &str, commit: &str) -> Self {
+        Self {
+            package_name: name.to_string(),
+            package_version: version.to_string(),
+            tarball_sha512,
+            repository: repository.to_string(),
+            commit: commit.to_string(),
+            git_ref: format!("refs/tags/v{version}"),
+            workflow_path: ".github/workflows/publish.yml".to_string(),
+            signed_at: SystemTime::now() - Duration::from_secs(120),
+            bundle_version: BundleVersion::V03,
+            entry_kind: EntryKind::Dsse001,
+            slsa: SlsaShape::V1,
+            certificate_repository: None,
+            certificate_commit: None,
+        }
+    }
+
+    /// The purl npm puts in the subject.
+    pub fn purl(&self) -> String {
+        match self.package_name.strip_prefix('@') {
+            Some(scoped) => format!("pkg:npm/%40{scoped}@{}", self.package_version),
+            None => format!("pkg:npm/{}@{}", self.package_name, self.package_version),
+        }
+    }
+
+    /// The in-toto statement npm's CLI would sign for this build.
+    pub fn statement(&self) -> Value {
+        let predicate = match self.slsa {
+            SlsaShape::V1 => json!({
+                "buildDefinition": {
+                    "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+                    "externalParameters": {"workflow": {
+                        "ref": self.git_ref, "repository": self.repository, "path": self.workflow_path
+                    }},
+                    "internalParameters": {"github": {"event_name": "release"}},
+                    "resolvedDependencies": [{
+                        "uri": format!("git+{}@{}", self.repository, self.git_ref),
+                        "digest": {"gitCommit": self.commit}
+                    }]
+                },
+                "runDetails": {
+                    "builder": {"id": "https://github.com/actions/runner/github-hosted"},
+                    "metadata": {"invocationId": format!("{}/actions/runs/1/attempts/1", self.repository)}
+                }
+            }),
+            SlsaShape::V02 => json!({
+                "buildType": "https://github.com/npm/cli/gha/v2",
+                "builder": {"id": "https://github.com/actions/runner"},
+                "invocation": {
+                    "configSource": {
+                        "uri": format!("git+{}@{}", self.repository, self.git_ref),
+                        "digest": {"sha1": self.commit},
+                        "entryPoint": self.workflow_path
+                    },
+                    "parameters": {},
+                    "environment": {"GITHUB_REF": self.git_ref, "GITHUB_SHA": self.commit}
+                },
+                "materials": [{"uri": format!("git+{}@{}", self.repository, self.git_ref), "digest": {"sha1": self.commit}}]
+            }),
+        };
+        json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": self.purl(), "digest": {"sha512": self.tarball_sha512.to_hex()}}],
+            "predicateType": match self.slsa { SlsaShape::V1 => SLSA_V1, SlsaShape::V02 => SLSA_V02 },
+            "predicate": predicate
+        })
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
+        let commit = self.certificate_commit.as_deref().unwrap_or(&self.commit);
+        let workflow = format!("{repository}/{}@{}", self.workflow_path, self.git_ref);
+        let der = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Der };
+        let raw = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Raw };
+        let owner_repo = repository.splitn(4, '/').nth(3).unwrap_or_default();
+        vec![
+            raw(1, GITHUB_ISSUER),
+            raw(2, "release"),
+            raw(3, commit),
+            raw(4, "publish"),
+            raw(5, owner_repo),
+            raw(6, &self.git_ref),
+            der(8, GITHUB_ISSUER),
+            der(9, &workflow),
+            der(10, commit),
+            der(11, "github-hosted"),
+            der(12, repository),
+            der(13, commit),
+            der(14, &self.git_ref),
+            der(18, &workflow),
+            der(19, commit),
+            der(20, "release"),
+            der(21, &format!("{repository}/actions/runs/1/attempts/1")),
+        ]
+    }
+
+    fn identity(&self) -> String {
+        let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
+        format!("{repository}/{}@{}", self.workflow_path, self.git_ref)
+    }
+}
+
+struct LogState {
+    leaves: Vec<Sha256Hash>,
+}
+
+/// The throwaway instance. See the module documentation.
+pub struct SigstoreInstance {
+    ca: CertificateAuthority,
+    rekor: LogKey,
+    ct: LogKey,
+    npm: LogKey,
+    npm_key_id: String,
+    log: Mutex<LogState>,
+}
+
+impl std::fmt::Debug for SigstoreInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigstoreInstance").field("npm_key_id", &self.npm_key_id).finish_non_exhaustive()
+    }
+}
+
+impl Default for SigstoreInstance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SigstoreInstance {
+    pub fn new() -> Self {
+        let npm = LogKey::generate();
+        let npm_key_id = npm_key_id(&npm.spki);
+        // A log that already holds a few entries, so inclusion proofs have a path to check.
+        let leaves = (0..5u8).map(|i| sigstore_merkle::hash_leaf(&[i])).collect();
+        Self {
+            ca: CertificateAuthority::generate("provdiff testkit CA - EXAMPLE ONLY - NOT TRUSTED"),
+            rekor: LogKey::generate(),
+            ct: LogKey::generate(),
+            npm,
+            npm_key_id,
+            log: Mutex::new(LogState { leaves }),
+        }
+    }
+
+    /// The trusted root that makes this instance's signatures verify.
+    pub fn trusted_root_json(&self) -> String {
+        let start = "2020-01-01T00:00:00Z";
+        let log = |key: &LogKey, url: &str| {
+            json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(&key.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": start}},
+                "logId": {"keyId": b64(&key.id)}
+            })
+        };
+        let root = json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(&self.rekor, "https://rekor.testkit.invalid")],
+            "certificateAuthorities": [{
+                "subject": {"organization": "provdiff testkit", "commonName": "provdiff testkit CA (EXAMPLE ONLY, NOT TRUSTED)"},
+                "uri": "https://fulcio.testkit.invalid",
+                "certChain": {"certificates": [{"rawBytes": b64(&self.ca.cert_der)}]},
+                "validFor": {"start": start}
+            }],
+            "ctlogs": [log(&self.ct, "https://ctfe.testkit.invalid")],
+            "timestampAuthorities": []
+        });
+        serde_json::to_string_pretty(&root).expect("JSON values serialize")
+    }
+
+    /// npm's `keys.json` format, listing this instance's registry key.
+    pub fn npm_keys_json(&self) -> String {
+        let keys = json!({"keys": [{
+            "keyId": self.npm_key_id,
+            "keyUsage": "npm:attestations",
+            "publicKey": {"rawBytes": b64(&self.npm.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2020-01-01T00:00:00.000Z"}}
+        }]});
+        serde_json::to_string_pretty(&keys).expect("JSON values serialize")
+    }
+
+    pub fn npm_key_id(&self) -> &str {
+        &self.npm_key_id
+    }
+
+    /// Signs the provenance `spec` describes, as GitHub Actions and npm's CLI would.
+    pub fn sign_provenance(&self, spec: &ProvenanceSpec) -> String {
+        self.sign_statement_as_workflow(spec, &spec.statement())
+    }
+
+    /// Signs an arbitrary statement with a certificate issued as `spec` describes.
+    pub fn sign_statement_as_workflow(&self, spec: &ProvenanceSpec, statement: &Value) -> String {
+        let payload = serde_json::to_vec(statement).expect("JSON values serialize");
+        let key = KeyPair::generate_ecdsa_p256().expect("key generation works");
+        let signature = key.sign(&pae(IN_TOTO, &payload)).expect("signing works").as_bytes().to_vec();
+        let certificate = self.ca.issue(&key, &spec.identity(), &spec.claims(), spec.signed_at, Some(&self.ct));
+        let integrated = spec.signed_at + Duration::from_secs(2);
+        let verifier_pem = certificate_pem(&certificate);
+        let entry =
+            self.log_entry(spec.entry_kind, &payload, &signature, &verifier_pem, integrated, spec.bundle_version);
+        let material = match spec.bundle_version {
+            BundleVersion::V03 => json!({"certificate": {"rawBytes": b64(&certificate)}, "tlogEntries": [entry]}),
+            BundleVersion::V01 | BundleVersion::V02 => json!({
+                "x509CertificateChain": {"certificates": [{"rawBytes": b64(&certificate)}]},
+                "tlogEntries": [entry]
+            }),
+        };
+        bundle_json(spec.bundle_version, material, &payload, &signature, "")
+    }
+
+    /// Signs an npm publish attestation with this instance's registry key.
+    pub fn sign_publish(&self, name: &str, version: &str, sha512: &Sha512, signed_at: SystemTime) -> String {
+        let purl = ProvenanceSpec::new(name, version, *sha512, "", "").purl();
+        let statement = json!({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": [{"name": purl, "digest": {"sha512": sha512.to_hex()}}],
+            "predicateType": NPM_PUBLISH,
+            "predicate": {"name": name, "version": version, "registry": "https://registry.testkit.invalid"}
+        });
+        self.sign_publish_statement(&statement, signed_at)
+    }
+
+    /// Signs an arbitrary statement with the registry key, as a publish attestation.
+    pub fn sign_publish_statement(&self, statement: &Value, signed_at: SystemTime) -> String {
+        let payload = serde_json::to_vec(statement).expect("JSON values serialize");
+        let signature = self.npm.key.sign(&pae(IN_TOTO, &payload)).expect("signing works").as_bytes().to_vec();
+        let key_pem = pem("PUBLIC KEY", &self.npm.spki);
+        let entry = self.log_entry(EntryKind::Intoto002, &payload, &signature, &key_pem, signed_at, BundleVersion::V02);
+        let material = json!({"publicKey": {"hint": self.npm_key_id}, "tlogEntries": [entry]});
+        bundle_json(BundleVersion::V02, material, &payload, &signature, &self.npm_key_id)
+    }
+
+    /// Appends an entry to the log and returns the bundle's `tlogEntries` item for it.
+    fn log_entry(
+        &self,
+        kind: EntryKind,
+        payload: &[u8],
+        signature: &[u8],
+        verifier_pem: &str,
+        integrated: SystemTime,
+        bundle_version: BundleVersion,
+    ) -> Value {
+        let payload_hash = hex::encode(sha256(payload));
+        let body = match kind {
+            EntryKind::Dsse001 => json!({
+                "apiVersion": "0.0.1", "kind": "dsse",
+                "spec": {
+                    "envelopeHash": {"algorithm": "sha256", "value": hex::encode(sha256(signature))},
+                    "payloadHash": {"algorithm": "sha256", "value": payload_hash},
+                    "signatures": [{"signature": b64(signature), "verifier": b64(verifier_pem.as_bytes())}]
+                }
+            }),
+            EntryKind::Intoto002 => json!({
+                "apiVersion": "0.0.2", "kind": "intoto",
+                "spec": {"content": {
+                    "envelope": {
+                        "payloadType": IN_TOTO,
+                        "signatures": [{"publicKey": b64(verifier_pem.as_bytes()), "sig": b64(b64(signature).as_bytes())}]
+                    },
+                    "hash": {"algorithm": "sha256", "value": hex::encode(sha256(signature))},
+                    "payloadHash": {"algorithm": "sha256", "value": payload_hash}
+                }}
+            }),
+        };
+        let (kind_name, version) = match kind {
+            EntryKind::Dsse001 => ("dsse", "0.0.1"),
+            EntryKind::Intoto002 => ("intoto", "0.0.2"),
+        };
+        let body = serde_json::to_vec(&body).expect("JSON values serialize");
+        let integrated_time = integrated.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+
+        let mut log = self.log.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = log.leaves.len();
+        log.leaves.push(sigstore_merkle::hash_leaf(&body));
+        let size = log.leaves.len();
+        let root = merkle_root(&log.leaves);
+        let proof: Vec<String> = audit_path(index, &log.leaves).iter().map(|hash| b64(hash.as_bytes())).collect();
+        drop(log);
+
+        let set_payload = format!(
+            r#"{{"body":"{}","integratedTime":{integrated_time},"logID":"{}","logIndex":{index}}}"#,
+            b64(&body),
+            hex::encode(self.rekor.id)
+        );
+        let set = self.rekor.key.sign(set_payload.as_bytes()).expect("signing works");
+        let checkpoint_body = format!("testkit.invalid - 1\n{size}\n{}\n", b64(root.as_bytes()));
+        let checkpoint_signature = self.rekor.key.sign(checkpoint_body.as_bytes()).expect("signing works");
+        let mut hinted = self.rekor.id[..4].to_vec();
+        hinted.extend_from_slice(checkpoint_signature.as_bytes());
+        let checkpoint = format!("{checkpoint_body}\n\u{2014} testkit.invalid {}\n", b64(&hinted));
+
+        let mut entry = json!({
+            "logIndex": index.to_string(),
+            "logId": {"keyId": b64(&self.rekor.id)},
+            "kindVersion": {"kind": kind_name, "version": version},
+            "integratedTime": integrated_time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": b64(set.as_bytes())},
+            "canonicalizedBody": b64(&body)
+        });
+        if bundle_version != BundleVersion::V01 {
+            entry["inclusionProof"] = json!({
+                "logIndex": index.to_string(),
+                "rootHash": b64(root.as_bytes()),
+                "treeSize": size.to_string(),
+                "hashes": proof,
+                "checkpoint": {"envelope": checkpoint}
+            });
+        }
+        entry
+    }
+
+    /// A registry attestations response holding the given `(predicateType, bundle)` pairs.
+    pub fn attestations_response(items: &[(&str, &str)]) -> String {
+        let attestations: Vec<Value> = items
+            .iter()
+            .map(|(predicate_type, bundle)| {
+                json!({"predicateType": predicate_type, "bundle": serde_json::from_str::<Value>(bundle).expect("bundles are JSON")})
+            })
+            .collect();
+        serde_json::to_string_pretty(&json!({"attestations": attestations})).expect("JSON values serialize")
+    }
+}
+
+fn bundle_json(version: BundleVersion, material: Value, payload: &[u8], signature: &[u8], keyid: &str) -> String {
+    let media_type = match version {
+        BundleVersion::V01 => "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        BundleVersion::V02 => "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        BundleVersion::V03 => "application/vnd.dev.sigstore.bundle.v0.3+json",
+    };
+    let bundle = json!({
+        "mediaType": media_type,
+        "verificationMaterial": material,
+        "dsseEnvelope": {"payload": b64(payload), "payloadType": IN_TOTO, "signatures": [{"sig": b64(signature), "keyid": keyid}]}
+    });
+    serde_json::to_string_pretty(&bundle).expect("JSON values serialize")
+}
+
+/// DSSE's pre-authentication encoding.
+fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// npm's key id: `SHA256:` and unpadded base64 of SHA-256 over the OpenSSH wire encoding.
+fn npm_key_id(spki: &[u8]) -> String {
+    let point = &spki[spki.len() - 65..];
+    let mut wire = Vec::new();
+    for field in [b"ecdsa-sha2-nistp256".as_slice(), b"nistp256", point] {
+        wire.extend_from_slice(&(field.len() as u32).to_be_bytes());
+        wire.extend_from_slice(field);
+    }
+    format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(sha256(&wire)))
+}
+
+fn split_point(n: usize) -> usize {
+    let mut k = 1;
+    while k * 2 < n {
+        k *= 2;
+    }
+    k
+}
+
+/// RFC 6962 Merkle tree hash.
+fn merkle_root(leaves: &[Sha256Hash]) -> Sha256Hash {
+    match leaves {
+        [] => Sha256Hash::new(sha256(&[])),
+        [one] => *one,
+        _ => {
+            let k = split_point(leaves.len());
+            sigstore_merkle::hash_children(&merkle_root(&leaves[..k]), &merkle_root(&leaves[k..]))
+        }
+    }
+}
+
+/// RFC 6962 audit path for leaf `index`, leaf to root.
+fn audit_path(index: usize, leaves: &[Sha256Hash]) -> Vec<Sha256Hash> {
+    if leaves.len() <= 1 {
+        return Vec::new();
+    }
+    let k = split_point(leaves.len());
+    if index < k {
+        let mut path = audit_path(index, &leaves[..k]);
+        path.push(merkle_root(&leaves[k..]));
+        path
+    } else {
+        let mut path = audit_path(index - k, &leaves[k..]);
+        path.push(merkle_root(&leaves[..k]));
+        path
+    }
+}

@@ -1,0 +1,85 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "provdiff",
+    version,
+    about = "Prove that an npm package's published tarball is what its attested source commit produces",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify a package's attestations, then repack the attested commit and compare it with the
+    /// published tarball.
+    ///
+    /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
+    /// error, 3 inconclusive.
+    Check(CheckArgs),
+    /// Verify a package's attestations only (no source comparison).
+    ///
+    /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
+    Verify(VerifyArgs),
+}
+
+/// Trust material overrides shared by every command that verifies.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// A Sigstore trusted root (JSON) to use instead of the embedded public-good one.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// npm registry keys (the registry's `keys.json` format) to use instead of the embedded ones.
+    #[arg(long, value_name = "FILE")]
+    pub npm_keys: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The published package tarball (.tgz).
+    #[arg(long, value_name = "PKG.tgz")]
+    pub tarball: PathBuf,
+    /// The attestations: a registry attestations response or a Sigstore bundle. Repeatable.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub attestations: Vec<PathBuf>,
+    /// The source repository: a work tree, a bare repository or a `git bundle` file.
+    #[arg(long, value_name = "PATH")]
+    pub repo: PathBuf,
+    /// The package's directory in the repository, when automatic detection is not wanted.
+    #[arg(long, value_name = "DIR")]
+    pub package_dir: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Print one JSON document instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The attestations: a registry attestations response or a Sigstore bundle. Repeatable.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub attestations: Vec<PathBuf>,
+    /// The package tarball the attestations are about.
+    #[arg(long, value_name = "FILE", conflicts_with = "digest", required_unless_present = "digest")]
+    pub tarball: Option<PathBuf>,
+    /// The tarball's digest instead of the tarball: `sha512:HEX` or an npm integrity string.
+    #[arg(long, value_name = "sha512:HEX")]
+    pub digest: Option<String>,
+    /// The package the attestations must name (default: the tarball's package.json, or the
+    /// attestation's own subject when only a digest is given).
+    #[arg(long, value_name = "NAME@VERSION")]
+    pub package: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Print one JSON document instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,226 @@
+//! The check report: one serde type, printed as JSON or for people.
+
+use std::io::Write;
+
+use anyhow::Result;
+use provdiff_attest::Verification;
+use provdiff_core::{EncodingLevel, Finding, Severity, Sha512, Verdict};
+use provdiff_npm::NpmRules;
+use serde::Serialize;
+
+use crate::exit;
+
+/// Bumped when a field changes meaning or disappears; adding fields does not bump it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PackageInfo {
+    pub name: String,
+    pub version: String,
+    pub sha512: Sha512,
+    pub integrity: String,
+    pub tarball: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceInfo {
+    pub repository: String,
+    pub commit: String,
+    pub git_ref: Option<String>,
+    /// Where provdiff read the repository from.
+    pub location: String,
+    /// The package's directory in the repository (`""` for the root).
+    pub package_dir: String,
+    pub package_dir_found_by: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RulesSource {
+    /// The provenance names the npm version that built the package.
+    Provenance,
+    /// Unknown; provdiff tried every rule set and kept the one that reproduces the package best.
+    Inferred,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComparisonInfo {
+    pub npm_rules: NpmRules,
+    pub npm_rules_source: RulesSource,
+    /// How far the archives agree when their files do; `null` when files differ.
+    pub agreement: Option<EncodingLevel>,
+    pub package_files: usize,
+    pub source_files: usize,
+    pub identical_files: usize,
+    pub build_step: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub verdict: Verdict,
+    pub package: PackageInfo,
+    /// The attested source; `null` when the attestations did not verify.
+    pub source: Option<SourceInfo>,
+    pub attestation: Verification,
+    /// `null` when no comparison was made (the attestations did not verify).
+    pub comparison: Option<ComparisonInfo>,
+    pub findings: Vec<Finding>,
+}
+
+impl CheckReport {
+    pub fn new(package: PackageInfo, attestation: Verification) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
+            verdict: Verdict::Unverified,
+            package,
+            source: None,
+            attestation,
+            comparison: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Orders the findings (worst first, then by path) and decides the verdict.
+    pub fn finish(&mut self) {
+        self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.path.cmp(&b.path)));
+        let agreement = self.comparison.as_ref().and_then(|comparison| comparison.agreement);
+        self.verdict = Verdict::decide(&self.findings, agreement);
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        verdict_exit_code(self.verdict)
+    }
+
+    pub fn print(&self, json: bool) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        if json {
+            serde_json::to_writer_pretty(&mut out, self)?;
+            writeln!(out)?;
+        } else {
+            self.write_human(&mut out)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    fn write_human(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(out, "{}@{}: {}", self.package.name, self.package.version, self.verdict)?;
+        writeln!(out, "  {}", verdict_sentence(self.verdict))?;
+        writeln!(out)?;
+        write_attestation(out, &self.attestation)?;
+        if let Some(source) = &self.source {
+            let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
+            writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
+            writeln!(out, "            read from {}", source.location)?;
+        }
+        match &self.comparison {
+            Some(comparison) => {
+                let agreement = match comparison.agreement {
+                    Some(EncodingLevel::Compressed) => "the .tgz files are byte-identical",
+                    Some(EncodingLevel::Tar) => "the tar streams are identical, the gzip streams differ",
+                    Some(EncodingLevel::Entries) => "the files are identical, the archive encoding differs",
+                    None => "the files differ",
+                };
+                writeln!(
+                    out,
+                    "comparison  {} of {} package files identical to the {} the source produces; {}",
+                    comparison.identical_files, comparison.package_files, comparison.source_files, agreement
+                )?;
+                let source = match comparison.npm_rules_source {
+                    RulesSource::Provenance => "named by the provenance",
+                    RulesSource::Inferred => "inferred: the provenance does not name the npm version",
+                };
+                writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;
+            }
+            None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
+        }
+        write_findings(out, &self.findings)
+    }
+}
+
+pub fn verdict_exit_code(verdict: Verdict) -> u8 {
+    match verdict {
+        Verdict::Identical | Verdict::Equivalent => exit::OK,
+        Verdict::Mismatch | Verdict::Unverified => exit::FAILED,
+        Verdict::Inconclusive => exit::INCONCLUSIVE,
+    }
+}
+
+fn verdict_sentence(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Identical => "the attested commit repacks to a byte-identical tarball",
+        Verdict::Equivalent => "same files, bytes and modes as the attested commit; only the archive encoding differs",
+        Verdict::Inconclusive => "files only in the package need a rebuild to be proven (listed below)",
+        Verdict::Mismatch => "the package is not what the attested commit produces (see below)",
+        Verdict::Unverified => "the attestations do not verify (see below)",
+    }
+}
+
+pub fn write_attestation(out: &mut impl Write, verification: &Verification) -> std::io::Result<()> {
+    match &verification.provenance {
+        Some(verified) => {
+            let provenance = &verified.provenance;
+            writeln!(out, "provenance  verified: {} @ {}", provenance.repository, provenance.commit)?;
+            if let Some(git_ref) = &provenance.git_ref {
+                writeln!(out, "            ref       {git_ref}")?;
+            }
+            if let Some(workflow) = &provenance.workflow_path {
+                writeln!(out, "            workflow  {workflow}")?;
+            }
+            writeln!(out, "            builder   {}", provenance.builder_id)?;
+            writeln!(out, "            signer    {}", verified.signer_identity)?;
+            if let (Some(index), Some(time)) = (verified.log_index, verified.log_integrated_time) {
+                writeln!(out, "            logged    index {index}, {time}")?;
+            }
+        }
+        None => writeln!(out, "provenance  NOT verified")?,
+    }
+    match &verification.publish {
+        Some(publish) => writeln!(
+            out,
+            "publish     verified: signed by npm key {}{}",
+            publish.key_id,
+            publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
+        )?,
+        None if verification.attestations.iter().any(|a| a.kind == Some(provdiff_attest::AttestationKind::Publish)) => {
+            writeln!(out, "publish     NOT verified")?
+        }
+        None => writeln!(out, "publish     not checked: no publish attestation was given")?,
+    }
+    writeln!(out, "trust       {}", verification.trust.trusted_root)?;
+    Ok(())
+}
+
+pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Result<()> {
+    if findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "findings")?;
+    for finding in findings {
+        let severity = match finding.severity {
+            Severity::Info => "info",
+            Severity::Explained => "explained",
+            Severity::Inconclusive => "inconclusive",
+            Severity::Mismatch => "MISMATCH",
+            Severity::Unverified => "UNVERIFIED",
+        };
+        let path = finding.path.as_deref().map(|path| format!("{path}: ")).unwrap_or_default();
+        writeln!(out, "  {severity:<12} {:<24} {path}{}", finding.code.as_str(), finding.detail)?;
+        if let Some(diff) = &finding.diff {
+            for line in diff.lines() {
+                writeln!(out, "      {line}")?;
+            }
+        }
+    }
+    Ok(())
+}

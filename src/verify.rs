@@ -1,0 +1,100 @@
+//! `provdiff verify`: the attestations alone.
+
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
+use provdiff_attest::{PackageSubject, Verification};
+use provdiff_core::Sha512;
+use serde::Serialize;
+
+use crate::cli::VerifyArgs;
+use crate::report::{Tool, write_attestation, write_findings};
+use crate::{exit, inputs};
+
+#[derive(Debug, Serialize)]
+struct VerifyReport<'a> {
+    schema_version: u32,
+    tool: Tool,
+    verified: bool,
+    package: PackageRef<'a>,
+    attestation: &'a Verification,
+}
+
+#[derive(Debug, Serialize)]
+struct PackageRef<'a> {
+    name: &'a str,
+    version: &'a str,
+    sha512: Sha512,
+}
+
+pub fn run(args: &VerifyArgs) -> Result<u8> {
+    let attestations = inputs::read_attestations(&args.attestations)?;
+    let (sha512, from_tarball) = match (&args.tarball, &args.digest) {
+        (Some(path), _) => {
+            let tarball = inputs::read_tarball(path)?;
+            let manifest = tarball
+                .tree
+                .get("package.json")
+                .map(|entry| provdiff_npm::Manifest::parse(&entry.content, "package.json"));
+            let name_version = match manifest {
+                Some(Ok(manifest)) => {
+                    manifest.name().zip(manifest.version()).map(|(n, v)| (n.to_string(), v.to_string()))
+                }
+                _ => None,
+            };
+            (tarball.sha512, name_version)
+        }
+        (None, Some(digest)) => (parse_digest(digest)?, None),
+        (None, None) => bail!("give --tarball or --digest"),
+    };
+    let (name, version) = match (&args.package, from_tarball) {
+        (Some(spec), _) => inputs::parse_package_spec(spec)?,
+        (None, Some(name_version)) => name_version,
+        (None, None) => {
+            bail!("give --package NAME@VERSION: with only a digest, provdiff cannot know which package to expect")
+        }
+    };
+    let verifier = inputs::verifier(&args.trust)?;
+    let verification =
+        verifier.verify(&attestations, &PackageSubject { name: name.clone(), version: version.clone(), sha512 });
+    let verified = verification.is_verified();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let report = VerifyReport {
+            schema_version: crate::report::SCHEMA_VERSION,
+            tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
+            verified,
+            package: PackageRef { name: &name, version: &version, sha512 },
+            attestation: &verification,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{name}@{version}: {}", if verified { "verified" } else { "NOT verified" })?;
+        writeln!(out)?;
+        write_attestation(&mut out, &verification)?;
+        for attestation in &verification.attestations {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                attestation.origin,
+                attestation.kind.map_or("attestation", |kind| kind.describe()),
+                if attestation.verified {
+                    format!("verified ({})", attestation.checks.join(", "))
+                } else {
+                    "failed".to_string()
+                }
+            )?;
+        }
+        write_findings(&mut out, &verification.findings)?;
+    }
+    out.flush()?;
+    Ok(if verified { exit::OK } else { exit::FAILED })
+}
+
+fn parse_digest(digest: &str) -> Result<Sha512> {
+    if let Some(hex_digits) = digest.strip_prefix("sha512:") {
+        return Sha512::from_hex(hex_digits).context("--digest");
+    }
+    Sha512::from_integrity(digest).context("--digest must be sha512:HEX or an npm integrity string")
+}

@@ -1,0 +1,43 @@
+//! Development tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+mod example;
+mod process;
+mod trust;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "provdiff's development tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Re-extract the embedded Sigstore trusted root and npm registry keys from `@sigstore/tuf`.
+    UpdateTrust {
+        /// The `@sigstore/tuf` version to extract from.
+        #[arg(long, default_value = "latest")]
+        version: String,
+    },
+    /// Regenerate the offline example under `examples/hello` with the testkit.
+    Example,
+}
+
+fn main() -> Result<()> {
+    let root = workspace_root();
+    match Cli::parse().task {
+        Task::UpdateTrust { version } => trust::update_trust(&root, &version),
+        Task::Example => example::generate(&root),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().map(PathBuf::from).unwrap_or(manifest_dir)
+}
