@@ -24,6 +24,8 @@ pub enum Command {
     /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
     /// error, 3 inconclusive.
     Check(CheckArgs),
+    /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
+    Pack(PackArgs),
     /// Verify a package's attestations only (no source comparison).
     ///
     /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
@@ -80,6 +82,34 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     /// Print one JSON document instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The package directory (or, with --repo, the package's directory in the repository).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Pack from a commit of this repository instead of a directory on disk.
+    #[arg(long, value_name = "PATH", requires = "rev")]
+    pub repo: Option<PathBuf>,
+    /// The commit to pack (a full commit id), with --repo.
+    #[arg(long, value_name = "COMMIT")]
+    pub rev: Option<String>,
+    /// The package's directory in the repository, with --repo.
+    #[arg(long, value_name = "DIR")]
+    pub package_dir: Option<String>,
+    /// Select files as this npm version does (default: the newest behaviour provdiff knows).
+    #[arg(long, value_name = "VERSION")]
+    pub npm_version: Option<String>,
+    /// Write the tarball here.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the files only.
+    #[arg(long)]
+    pub list: bool,
+    /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
 }

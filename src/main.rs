@@ -4,6 +4,7 @@
 mod check;
 mod cli;
 mod inputs;
+mod pack;
 mod report;
 mod verify;
 
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Pack(args) => pack::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
     };
     match result {

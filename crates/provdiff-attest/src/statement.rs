@@ -1,9 +1,6 @@
 //! in-toto statements as npm signs them: one subject, the package's purl, with a sha512 digest.
 
-use std::collections::BTreeMap;
-
 use provdiff_core::Sha512;
-use serde::Deserialize;
 use serde_json::Value;
 
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -39,25 +36,14 @@ impl AttestationKind {
     }
 }
 
-/// A parsed statement. Fields are optional here so that every defect can be named by the checks
-/// instead of failing as one anonymous parse error.
-#[derive(Debug, Clone, Deserialize)]
+/// A parsed statement. Read leniently, field by field, so that every defect can be named by the
+/// checks instead of failing as one anonymous parse error.
+#[derive(Debug, Clone)]
 pub struct Statement {
-    #[serde(rename = "_type")]
     pub statement_type: Option<String>,
-    #[serde(rename = "predicateType")]
     pub predicate_type: Option<String>,
-    #[serde(default)]
-    pub subject: Option<Vec<Subject>>,
-    #[serde(default)]
+    subject: Value,
     pub predicate: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Subject {
-    pub name: Option<String>,
-    #[serde(default)]
-    pub digest: Option<BTreeMap<String, String>>,
 }
 
 /// Why a statement is not acceptable.
@@ -74,7 +60,21 @@ pub enum StatementProblem {
 
 impl Statement {
     pub fn parse(payload: &[u8]) -> Result<Self, String> {
-        serde_json::from_slice(payload).map_err(|e| format!("the signed payload is not an in-toto statement: {e}"))
+        let value: Value =
+            serde_json::from_slice(payload).map_err(|e| format!("the signed payload is not JSON: {e}"))?;
+        let Value::Object(mut fields) = value else {
+            return Err("the signed payload is not a JSON object".into());
+        };
+        let text = |value: Option<Value>| match value {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
+        Ok(Self {
+            statement_type: text(fields.remove("_type")),
+            predicate_type: text(fields.remove("predicateType")),
+            subject: fields.remove("subject").unwrap_or(Value::Null),
+            predicate: fields.remove("predicate").unwrap_or(Value::Null),
+        })
     }
 
     /// Checks the statement's type and its one subject against the package.
@@ -83,9 +83,16 @@ impl Statement {
         match self.statement_type.as_deref() {
             Some(kind) if STATEMENT_TYPES.contains(&kind) => {}
             Some(kind) => problems.push(StatementProblem::Invalid(format!("unexpected statement `_type` {kind:?}"))),
-            None => problems.push(StatementProblem::Invalid("the statement has no `_type`".into())),
+            None => problems.push(StatementProblem::Invalid("the statement has no `_type` string".into())),
         }
-        let subjects = self.subject.as_deref().unwrap_or_default();
+        let subjects = match &self.subject {
+            Value::Array(subjects) => subjects.as_slice(),
+            Value::Null => &[],
+            _ => {
+                problems.push(StatementProblem::Invalid("the statement's `subject` is not a list".into()));
+                return problems;
+            }
+        };
         let subject = match subjects {
             [] => {
                 problems.push(StatementProblem::Invalid("the statement has no subject".into()));
@@ -100,21 +107,30 @@ impl Statement {
                 return problems;
             }
         };
-        let name = subject.name.as_deref().unwrap_or("");
+        let name = subject.get("name").and_then(Value::as_str).unwrap_or("");
         if name != purl {
             problems.push(StatementProblem::SubjectName { expected: purl.to_string(), actual: name.to_string() });
         }
-        match subject.digest.as_ref().and_then(|digest| digest.get("sha512")) {
-            None => problems.push(StatementProblem::SubjectDigest("the subject has no sha512 digest".into())),
-            Some(hex_digits) => match Sha512::from_hex(hex_digits) {
-                Ok(digest) if digest == *sha512 => {}
-                Ok(digest) => problems.push(StatementProblem::SubjectDigest(format!(
-                    "the subject's sha512 is {}…, the tarball's is {}…",
-                    &digest.to_hex()[..16],
-                    &sha512.to_hex()[..16]
-                ))),
-                Err(error) => problems.push(StatementProblem::SubjectDigest(error.to_string())),
+        match subject.get("digest") {
+            None | Some(Value::Null) => {
+                problems.push(StatementProblem::SubjectDigest("the subject has no digest".into()))
+            }
+            Some(Value::Object(digests)) => match digests.get("sha512") {
+                None => problems.push(StatementProblem::SubjectDigest("the subject has no sha512 digest".into())),
+                Some(Value::String(hex_digits)) => match Sha512::from_hex(hex_digits) {
+                    Ok(digest) if digest == *sha512 => {}
+                    Ok(digest) => problems.push(StatementProblem::SubjectDigest(format!(
+                        "the subject's sha512 is {}…, the tarball's is {}…",
+                        &digest.to_hex()[..16],
+                        &sha512.to_hex()[..16]
+                    ))),
+                    Err(error) => problems.push(StatementProblem::SubjectDigest(error.to_string())),
+                },
+                Some(_) => {
+                    problems.push(StatementProblem::SubjectDigest("the subject's sha512 is not a string".into()))
+                }
             },
+            Some(_) => problems.push(StatementProblem::SubjectDigest("the subject's digest is not an object".into())),
         }
         problems
     }
@@ -154,5 +170,7 @@ mod tests {
         assert!(matches!(&problems(&ok.replace("DIGEST", "00"))[..], [StatementProblem::SubjectDigest(_)]));
         let none = r#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"p"}"#;
         assert!(matches!(&problems(none)[..], [StatementProblem::Invalid(_)]));
+        let digest_string = ok.replace(r#"{"sha512":"DIGEST"}"#, r#""DIGEST""#);
+        assert!(matches!(&problems(&digest_string)[..], [StatementProblem::SubjectDigest(_)]));
     }
 }

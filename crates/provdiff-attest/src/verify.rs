@@ -117,7 +117,8 @@ impl Verifier {
         let mut provenances = Vec::new();
         let mut publishes = Vec::new();
         for raw in attestations {
-            let mut context = Context { raw, findings: Vec::new(), checks: Vec::new(), kind: None };
+            let mut context =
+                Context { raw, findings: Vec::new(), checks: Vec::new(), kind: None, statement_failed: false };
             let outcome = self.verify_one(&mut context, subject);
             let verified = outcome.is_some() && context.findings.is_empty();
             verification.attestations.push(AttestationOutcome {
@@ -132,9 +133,15 @@ impl Verifier {
                 checks: context.checks,
             });
             verification.findings.append(&mut context.findings);
-            match (context.kind, outcome) {
-                (Some(AttestationKind::Provenance), outcome) => provenances.push(outcome.filter(|_| verified)),
-                (Some(AttestationKind::Publish), outcome) => publishes.push(outcome.filter(|_| verified)),
+            // An attestation whose signed type is unusable still counts as what the registry
+            // called it, so that "not given" is never said of one that was given and failed.
+            let counted = match context.kind {
+                Some(AttestationKind::Other) | None => raw.outer_predicate_type.as_deref().map(AttestationKind::of),
+                kind => kind,
+            };
+            match counted {
+                Some(AttestationKind::Provenance) => provenances.push(outcome.filter(|_| verified)),
+                Some(AttestationKind::Publish) => publishes.push(outcome.filter(|_| verified)),
                 _ => {}
             }
         }
@@ -184,6 +191,9 @@ impl Verifier {
             }
         };
         let media_type = bundle.media_type().as_str().to_string();
+        // Until the signed statement says what this is, the registry's label is the best guess;
+        // it only decides how a failure is counted, never what verifies.
+        context.kind = context.raw.outer_predicate_type.as_deref().map(AttestationKind::of);
         let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
             context.fail(
                 Code::StatementInvalid,
@@ -210,7 +220,6 @@ impl Verifier {
             return None;
         };
         let kind = AttestationKind::of(&predicate_type);
-        context.kind = Some(kind);
         if let Some(outer) = &context.raw.outer_predicate_type
             && *outer != predicate_type
         {
@@ -219,6 +228,7 @@ impl Verifier {
                 format!("the registry lists it as {outer}, but the signed statement says {predicate_type}"),
             );
         }
+        context.kind = Some(kind);
         if kind == AttestationKind::Other {
             if context.findings.is_empty() {
                 context.findings.push(Finding::new(
@@ -239,9 +249,11 @@ impl Verifier {
                 StatementProblem::SubjectDigest(reason) => context.fail(Code::SubjectDigestMismatch, reason),
             }
         }
-        if context.findings.is_empty() {
+        let statement_failed = !context.findings.is_empty();
+        if !statement_failed {
             context.checks.push("statement");
         }
+        context.statement_failed = statement_failed;
 
         let artifact = match ArtifactDigest::new(HashAlgorithm::Sha2512, subject.sha512.as_bytes().to_vec()) {
             Ok(digest) => Artifact::Digest(digest),
@@ -254,7 +266,15 @@ impl Verifier {
         let verified = match kind {
             AttestationKind::Provenance => {
                 let result = self.sigstore.verify(artifact, &bundle, &VerificationPolicy::any_identity());
-                let result = context.crypto(result)?;
+                let Some(result) = context.crypto(result) else {
+                    if context.statement_failed {
+                        let key = bundle.signing_certificate().and_then(|cert| {
+                            sigstore_verify::crypto::parse_certificate_info(cert).ok().map(|info| info.public_key)
+                        });
+                        context.check_signature_directly(envelope, key.iter());
+                    }
+                    return None;
+                };
                 let provenance = match Provenance::parse(&predicate_type, &statement.predicate) {
                     Ok(provenance) => provenance,
                     Err(reason) => {
@@ -328,13 +348,13 @@ impl Verifier {
             context.fail(Code::TlogInvalid, "the publish attestation has no log integration time".into());
             return None;
         };
-        let valid: Vec<&NpmKey> = candidates.into_iter().filter(|key| key.valid_at(log_time)).collect();
-        if valid.is_empty() {
+        let valid_keys: Vec<&NpmKey> = candidates.into_iter().filter(|key| key.valid_at(log_time)).collect();
+        if valid_keys.is_empty() {
             context.fail(Code::PublishKeyUnknown, format!("npm key {hint} was not valid at the log time {log_time}"));
             return None;
         }
         let mut last = None;
-        for key in valid {
+        for key in &valid_keys {
             let policy = PublicKeyVerificationPolicy::new(key.public_key.clone());
             match self.sigstore.verify(artifact.clone(), bundle, &policy) {
                 Ok(result) => {
@@ -353,7 +373,13 @@ impl Verifier {
             }
         }
         if let Some(error) = last {
-            context.fail(code_for(&error), error.to_string());
+            context.verifier_failed(&error);
+        }
+        if context.statement_failed
+            && let SignatureContent::DsseEnvelope(envelope) = &bundle.content
+        {
+            let keys: Vec<_> = valid_keys.iter().map(|key| key.public_key.clone()).collect();
+            context.check_signature_directly(envelope, keys.iter());
         }
         None
     }
@@ -376,6 +402,9 @@ struct Context<'a> {
     findings: Vec<Finding>,
     checks: Vec<&'static str>,
     kind: Option<AttestationKind>,
+    /// The statement checks already failed: the verifier's own complaints about the statement's
+    /// shape would only repeat them.
+    statement_failed: bool,
 }
 
 impl Context<'_> {
@@ -397,9 +426,44 @@ impl Context<'_> {
                 Some(result)
             }
             Err(error) => {
-                self.fail(code_for(&error), error.to_string());
+                self.verifier_failed(&error);
                 None
             }
+        }
+    }
+
+    fn verifier_failed(&mut self, error: &sigstore_verify::Error) {
+        use sigstore_verify::Error as E;
+        let about_statement = matches!(error, E::InvalidBundle(_) | E::UnsupportedBundle(_) | E::ArtifactMismatch(_));
+        if self.statement_failed && about_statement {
+            return;
+        }
+        self.fail(code_for(error), error.to_string());
+    }
+
+    /// When the statement is malformed the verifier stops before the signature, but a malformed
+    /// statement that is also not signed is worth saying: check the DSSE signature over the PAE
+    /// with the keys the bundle could have been signed with.
+    fn check_signature_directly<'k>(
+        &mut self,
+        envelope: &sigstore_verify::types::DsseEnvelope,
+        keys: impl Iterator<Item = &'k sigstore_verify::types::DerPublicKey>,
+    ) {
+        let pae = envelope.pae();
+        let mut tried = false;
+        for key in keys {
+            tried = true;
+            let Ok(algorithm) = sigstore_verify::crypto::KeyAlgorithm::from_spki(key) else { continue };
+            let scheme = algorithm.default_signing_scheme();
+            if sigstore_verify::crypto::verify_signature(key, &pae, &envelope.signature.sig, scheme).is_ok() {
+                return;
+            }
+        }
+        if tried {
+            self.fail(
+                Code::SignatureInvalid,
+                "the DSSE signature does not verify over the (malformed) statement".into(),
+            );
         }
     }
 
@@ -429,6 +493,18 @@ fn code_for(error: &sigstore_verify::Error) -> Code {
         }
         E::TransparencyLog(_) => Code::TlogInvalid,
         E::Timestamp(_) => Code::TimestampInvalid,
+        E::Bundle(bundle) => {
+            use sigstore_verify::bundle::Error as B;
+            match bundle {
+                B::MissingInclusionPromise(_)
+                | B::MissingInclusionProof(_)
+                | B::MissingSigningTimeEvidence
+                | B::MissingCheckpoint
+                | B::LogIndexOutOfRange { .. } => Code::TlogInvalid,
+                B::MissingTimestamp => Code::TimestampInvalid,
+                _ => Code::BundleMalformed,
+            }
+        }
         _ => Code::BundleMalformed,
     }
 }

@@ -39,6 +39,13 @@ pub struct GlobError {
     pub reason: &'static str,
 }
 
+/// The minimatch behaviours that changed across the versions npm bundled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GlobOptions {
+    /// POSIX classes (`[[:digit:]]`), from minimatch 7 (npm 9.6.3).
+    pub posix_classes: bool,
+}
+
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -52,15 +59,9 @@ pub struct Rule {
 }
 
 impl Rule {
-    pub fn new(pattern: &str) -> Result<Self, GlobError> {
+    pub fn new(pattern: &str, options: GlobOptions) -> Result<Self, GlobError> {
         let error = |reason| GlobError { pattern: pattern.to_string(), reason };
-        let mut rule = Rule {
-            negate: false,
-            comment: false,
-            empty: false,
-            set: Vec::new(),
-            glob_parts: Vec::new(),
-        };
+        let mut rule = Rule { negate: false, comment: false, empty: false, set: Vec::new(), glob_parts: Vec::new() };
         if pattern.starts_with('#') {
             rule.comment = true;
             return Ok(rule);
@@ -77,7 +78,8 @@ impl Rule {
         }
         for expanded in brace_expand(body) {
             let parts = level_one_optimize(&expanded);
-            let compiled = parts.iter().map(|part| compile_part(part)).collect::<Result<Vec<_>, _>>().map_err(error)?;
+            let compiled =
+                parts.iter().map(|part| compile_part(part, options)).collect::<Result<Vec<_>, _>>().map_err(error)?;
             rule.glob_parts.push(parts);
             rule.set.push(compiled);
         }
@@ -164,7 +166,7 @@ fn level_one_optimize(pattern: &str) -> Vec<String> {
     if set.is_empty() { vec![String::new()] } else { set }
 }
 
-fn compile_part(part: &str) -> Result<Part, &'static str> {
+fn compile_part(part: &str, options: GlobOptions) -> Result<Part, &'static str> {
     if part == "**" {
         return Ok(Part::Globstar);
     }
@@ -190,7 +192,7 @@ fn compile_part(part: &str) -> Result<Part, &'static str> {
                 magic = true;
                 tokens.push(Token::AnyChar);
             }
-            '[' => match parse_class(&chars, index) {
+            '[' => match parse_class(&chars, index, options) {
                 Some((token, next)) => {
                     magic = true;
                     tokens.push(token);
@@ -219,7 +221,7 @@ fn compile_part(part: &str) -> Result<Part, &'static str> {
 }
 
 /// Parses `[...]` starting at `start`; returns the token and the index after `]`.
-fn parse_class(chars: &[char], start: usize) -> Option<(Token, usize)> {
+fn parse_class(chars: &[char], start: usize, options: GlobOptions) -> Option<(Token, usize)> {
     let mut index = start + 1;
     let negated = matches!(chars.get(index), Some('!' | '^'));
     if negated {
@@ -233,7 +235,7 @@ fn parse_class(chars: &[char], start: usize) -> Option<(Token, usize)> {
             return Some((Token::Class { negated, items }, index + 1));
         }
         first = false;
-        if c == '[' && chars.get(index + 1) == Some(&':') {
+        if options.posix_classes && c == '[' && chars.get(index + 1) == Some(&':') {
             let rest: String = chars[index + 2..].iter().collect();
             if let Some(end) = rest.find(":]") {
                 items.push(ClassItem::Posix(rest[..end].to_string()));
@@ -473,7 +475,7 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, path: &str) -> bool {
-        Rule::new(pattern).unwrap().matches(path, false)
+        Rule::new(pattern, GlobOptions { posix_classes: true }).unwrap().matches(path, false)
     }
 
     #[test]
@@ -500,7 +502,7 @@ mod tests {
 
     #[test]
     fn always_included_readme_rule() {
-        let rule = Rule::new("!/readme{,.*[^~$]}").unwrap();
+        let rule = Rule::new("!/readme{,.*[^~$]}", GlobOptions::default()).unwrap();
         assert!(rule.negate);
         assert!(rule.matches("/README.md", false));
         assert!(rule.matches("/readme", false));
@@ -510,7 +512,7 @@ mod tests {
 
     #[test]
     fn partial_matching_enters_directories() {
-        let rule = Rule::new("!lib/deep/x.js").unwrap();
+        let rule = Rule::new("!lib/deep/x.js", GlobOptions::default()).unwrap();
         assert!(rule.matches("lib", true));
         assert!(rule.matches("lib/deep", true));
         assert!(!rule.matches("src", true));
@@ -527,6 +529,15 @@ mod tests {
 
     #[test]
     fn extglobs_are_refused() {
-        assert!(Rule::new("+(a|b).js").is_err());
+        assert!(Rule::new("+(a|b).js", GlobOptions::default()).is_err());
+    }
+
+    #[test]
+    fn posix_classes_depend_on_the_minimatch_version() {
+        let new = Rule::new("[[:digit:]]x.txt", GlobOptions { posix_classes: true }).unwrap();
+        let old = Rule::new("[[:digit:]]x.txt", GlobOptions { posix_classes: false }).unwrap();
+        assert!(new.matches("1x.txt", false));
+        assert!(!old.matches("1x.txt", false));
+        assert!(old.matches("d]x.txt", false));
     }
 }

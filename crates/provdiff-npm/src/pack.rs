@@ -26,23 +26,24 @@ pub struct PackedFile {
 
 /// Writes the uncompressed tar stream for `files`, in the given order.
 pub fn write_tar(files: &[PackedFile]) -> Vec<u8> {
-    let size: usize = files.iter().map(|file| 2 * BLOCK + file.content.len().next_multiple_of(BLOCK)).sum();
+    let size: usize = files.iter().map(|file| 3 * BLOCK + file.content.len().next_multiple_of(BLOCK)).sum();
     let mut out = Vec::with_capacity(size + 2 * BLOCK);
     for file in files {
-        let path = format!("package/{}", file.path);
-        match split_ustar_path(&path) {
-            Some((prefix, name)) => {
-                out.extend_from_slice(&header(name, prefix, file.mode, file.content.len() as u64, b'0'))
-            }
-            None => {
-                let record = pax_record("path", &path);
-                let pax_name = pax_header_name(&path);
-                out.extend_from_slice(&header(&pax_name, "", file.mode, record.len() as u64, b'x'));
-                append_padded(&mut out, &record);
-                let truncated = truncate_to_bytes(&path, 100);
-                out.extend_from_slice(&header(truncated, "", file.mode, file.content.len() as u64, b'0'));
-            }
+        let path = format!("package/{}", strip_drive(file.path.strip_prefix("./").unwrap_or(&file.path)));
+        let (name, prefix, mut need_pax) = split_prefix(&path);
+        need_pax |= !name.is_ascii() || !prefix.is_ascii();
+        let size = file.content.len() as u64;
+        if need_pax {
+            // node-tar's PAX header: path, mtime and size records, under `PaxHeader/<basename>`.
+            let mut body = pax_record("path", &path);
+            body.extend(pax_record("mtime", &NPM_MTIME.to_string()));
+            body.extend(pax_record("size", &size.to_string()));
+            let base = path.rsplit('/').next().unwrap_or(&path);
+            let pax_name = js_slice(&format!("PaxHeader/{base}"), 99);
+            out.extend_from_slice(&header(&pax_name, "", 0o644, body.len() as u64, b'x'));
+            append_padded(&mut out, &body);
         }
+        out.extend_from_slice(&header(&name, &prefix, file.mode, size, b'0'));
         append_padded(&mut out, &file.content);
     }
     out.extend_from_slice(&[0u8; 2 * BLOCK]);
@@ -54,36 +55,59 @@ fn append_padded(out: &mut Vec<u8>, bytes: &[u8]) {
     out.resize(out.len().next_multiple_of(BLOCK), 0);
 }
 
-/// Splits a path for the ustar `prefix` (155 bytes) and `name` (100 bytes) fields, or `None` when
-/// it needs a PAX header (too long, or not plain ASCII).
-fn split_ustar_path(path: &str) -> Option<(&str, &str)> {
-    if !path.is_ascii() {
-        return None;
-    }
-    if path.len() <= 100 {
-        return Some(("", path));
-    }
-    // The split point must leave a name of at most 100 bytes and a prefix of at most 155.
+/// node-tar strips a Windows drive root (`c:`) from the front of a path, even on Unix.
+fn strip_drive(path: &str) -> &str {
     let bytes = path.as_bytes();
-    (0..bytes.len())
-        .rev()
-        .filter(|&index| bytes[index] == b'/')
-        .map(|index| (&path[..index], &path[index + 1..]))
-        .find(|(prefix, name)| prefix.len() <= 155 && name.len() <= 100 && !name.is_empty())
-}
-
-fn truncate_to_bytes(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        path[2..].trim_start_matches(['/', '\\'])
+    } else {
+        path
     }
-    &text[..end]
 }
 
-/// node-tar names a PAX header `PaxHeader/<basename>`, cut to the name field.
-fn pax_header_name(path: &str) -> String {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    truncate_to_bytes(&format!("PaxHeader/{base}"), 100).to_string()
+/// JavaScript's `string.slice(0, n)` (UTF-16 units), never cutting a character in two.
+fn js_slice(text: &str, units: usize) -> String {
+    let mut taken = 0;
+    text.chars()
+        .take_while(|c| {
+            taken += c.len_utf16();
+            taken <= units
+        })
+        .collect()
+}
+
+fn utf16_len(text: &str) -> usize {
+    text.chars().map(char::len_utf16).sum()
+}
+
+/// node-tar's `splitPrefix`: the ustar `name` (100 bytes) and `prefix` (155 bytes) for a path,
+/// and whether a PAX header is needed because the path does not fit.
+fn split_prefix(path: &str) -> (String, String, bool) {
+    const NAME: usize = 100;
+    const PREFIX: usize = 155;
+    if path.len() < NAME {
+        return (path.to_string(), String::new(), utf16_len(path) > NAME);
+    }
+    let (mut prefix, mut name) = match path.rsplit_once('/') {
+        Some((dir, base)) => (dir.to_string(), base.to_string()),
+        None => (".".to_string(), path.to_string()),
+    };
+    while prefix != "." {
+        if name.len() <= NAME && prefix.len() <= PREFIX {
+            let need_pax = utf16_len(&name) > NAME || utf16_len(&prefix) > PREFIX;
+            return (name, prefix, need_pax);
+        }
+        if name.len() > NAME && prefix.len() <= PREFIX {
+            return (js_slice(&name, NAME - 1), prefix, true);
+        }
+        let (rest, last) = match prefix.rsplit_once('/') {
+            Some((rest, last)) => (rest.to_string(), last.to_string()),
+            None => (".".to_string(), prefix.clone()),
+        };
+        name = format!("{last}/{name}");
+        prefix = rest;
+    }
+    (js_slice(path, NAME - 1), String::new(), true)
 }
 
 /// One PAX record: `<length> <key>=<value>\n`, where the length counts itself.
@@ -109,10 +133,18 @@ fn octal(field: &mut [u8], value: u64) {
     field[..n].copy_from_slice(&bytes[..n]);
 }
 
+/// Copies a string into a field as Node's `buf.write` does: as many whole characters as fit.
+fn write_field(field: &mut [u8], text: &str) {
+    let mut end = text.len().min(field.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    field[..end].copy_from_slice(&text.as_bytes()[..end]);
+}
+
 fn header(name: &str, prefix: &str, mode: u32, size: u64, type_flag: u8) -> [u8; BLOCK] {
     let mut block = [0u8; BLOCK];
-    let name = name.as_bytes();
-    block[..name.len().min(100)].copy_from_slice(&name[..name.len().min(100)]);
+    write_field(&mut block[..100], name);
     octal(&mut block[100..108], u64::from(mode & 0o7777));
     // uid (108..116) and gid (116..124) stay empty in portable mode.
     octal(&mut block[124..136], size);
@@ -123,8 +155,7 @@ fn header(name: &str, prefix: &str, mode: u32, size: u64, type_flag: u8) -> [u8;
     // uname (265..297) and gname (297..329) stay empty in portable mode.
     octal(&mut block[329..337], 0);
     octal(&mut block[337..345], 0);
-    let prefix = prefix.as_bytes();
-    block[345..345 + prefix.len().min(155)].copy_from_slice(&prefix[..prefix.len().min(155)]);
+    write_field(&mut block[345..500], prefix);
     block[148..156].copy_from_slice(b"        ");
     let sum: u64 = block.iter().map(|&b| u64::from(b)).sum();
     octal(&mut block[148..156], sum);

@@ -1,51 +1,167 @@
 //! npm's file selection ("packlist"), ported from the behaviour of `npm-packlist` on top of
 //! `ignore-walk`, evaluated over any [`SourceTree`] (a directory or a git commit).
 //!
-//! The walk is per directory, as npm's: each directory's walker knows its ignore sources in a
-//! fixed order (npm's default rules, `package.json`'s `files`, `.npmignore`, `.gitignore`, the
-//! strict rules) and asks its parent first; the last matching rule wins, and a negated rule
-//! includes. Rule sets that changed between npm releases are selected by [`NpmRules`].
+//! The walk is per directory, as npm's: each directory's walker evaluates its rule sets in a fixed
+//! order (npm's default rules, `package.json`'s `files`, `.npmignore`, `.gitignore`, the strict
+//! rules) after asking its parent; the last matching rule wins and a negated rule includes.
+//! This is deliberately not a gitignore engine: npm's walk differs from gitignore in ways that
+//! decide what gets published (a rule matching a directory only stops descent; explicit `files`
+//! entries more than one level deep can be dropped by nested ignore files; and so on).
+//!
+//! The behaviour changed many times within npm 9, 10 and 11; [`NpmRules`] names each era by the
+//! npm releases that share it, from the `npm-packlist`, `ignore-walk` and `minimatch` versions
+//! they bundle.
 
 use std::collections::{BTreeMap, HashMap};
 
 use provdiff_core::{Code, Finding, SourceKind, SourceTree};
 
-use crate::glob::{GlobError, Rule};
+use crate::glob::{GlobError, GlobOptions, Rule};
 use crate::manifest::{Manifest, ManifestError};
 
-/// The file-selection behaviour of a range of npm releases (by the `npm-packlist` they bundle).
+/// An era of npm's file selection: the npm releases that pack identically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum NpmRules {
-    /// npm 9 (`npm-packlist` 7): README, LICENSE, LICENCE and COPYING forced in at every depth.
-    Npm9,
-    /// npm 10.0–10.8 (`npm-packlist` 8): the same, unless `files` names one of them.
-    Npm10,
-    /// npm 10.9 and npm 11 (`npm-packlist` 9 and 10): forced in at the package root only.
-    Npm11,
+    /// npm 9.0.0 (npm-packlist 7.0.1): `files` entries are used as written.
+    #[serde(rename = "npm-9.0.0")]
+    Npm9_0_0,
+    /// npm 9.0.1–9.1.3 (npm-packlist 7.0.2): a leading `/` or `./` is stripped.
+    #[serde(rename = "npm-9.0.1")]
+    Npm9_0_1,
+    /// npm 9.2.0–9.6.2 (npm-packlist 7.0.4): `dir/*` means the whole directory.
+    #[serde(rename = "npm-9.2.0")]
+    Npm9_2_0,
+    /// npm 9.6.3–9.9.2: minimatch 7+ understands POSIX classes (`[[:digit:]]`).
+    #[serde(rename = "npm-9.6.3")]
+    Npm9_6_3,
+    /// npm 9.9.3–9.9.4: ignore-walk 6.0.4 (an ancestor's exclusion is final; `dir/` at any depth).
+    #[serde(rename = "npm-9.9.3")]
+    Npm9_9_3,
+    /// npm 10.0.0–10.2.4 (npm-packlist 8.0.0, ignore-walk 6.0.3).
+    #[serde(rename = "npm-10.0.0")]
+    Npm10_0_0,
+    /// npm 10.2.5 (npm-packlist 8.0.1, ignore-walk 6.0.4): `.npmrc` is never packed; a leading `/`
+    /// is kept.
+    #[serde(rename = "npm-10.2.5")]
+    Npm10_2_5,
+    /// npm 10.3.0–10.9.x (npm-packlist 8.0.2 and 9): README, LICENSE, … are forced in at the root
+    /// only.
+    #[serde(rename = "npm-10.3.0")]
+    Npm10_3_0,
+    /// npm 11 (npm-packlist 10): `bun.lockb` is excluded too.
+    #[serde(rename = "npm-11.0.0")]
+    Npm11_0_0,
+}
+
+/// How an era rewrites an entry of `files` before turning it into a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilesNormalization {
+    AsWritten,
+    StripLeadingSlashOrDotSlash,
+    /// `/x` → `x`, else `./x` → `x`, else `x/*` → `x`.
+    StripAndWholeDirectory,
+    /// `./x` → `/x`, and `x/*` → `x/`.
+    AnchorAndTrailingSlash,
+    /// `./x` → `/x`, and `x/*` → `x/**`.
+    AnchorAndGlobstar,
 }
 
 impl NpmRules {
-    pub const ALL: [NpmRules; 3] = [NpmRules::Npm9, NpmRules::Npm10, NpmRules::Npm11];
+    pub const ALL: [NpmRules; 9] = [
+        NpmRules::Npm9_0_0,
+        NpmRules::Npm9_0_1,
+        NpmRules::Npm9_2_0,
+        NpmRules::Npm9_6_3,
+        NpmRules::Npm9_9_3,
+        NpmRules::Npm10_0_0,
+        NpmRules::Npm10_2_5,
+        NpmRules::Npm10_3_0,
+        NpmRules::Npm11_0_0,
+    ];
 
-    /// The rules of a given npm version (`9.4.2`), if provdiff knows them.
+    /// The newest era, used when nothing says otherwise.
+    pub const LATEST: NpmRules = NpmRules::Npm11_0_0;
+
+    /// The era of a given npm version (`9.4.2`), if provdiff knows it.
     pub fn for_npm_version(version: &str) -> Option<Self> {
-        let mut parts = version.trim_start_matches('v').split('.').map(|part| part.parse::<u32>().ok());
-        let (major, minor) = (parts.next().flatten()?, parts.next().flatten().unwrap_or(0));
-        match (major, minor) {
-            (9, _) => Some(Self::Npm9),
-            (10, 0..=8) => Some(Self::Npm10),
-            (10, _) | (11, _) => Some(Self::Npm11),
-            _ => None,
+        let mut parts = version.trim_start_matches('v').split(['.', '-', '+']).map(|part| part.parse::<u32>().ok());
+        let major = parts.next().flatten()?;
+        let minor = parts.next().flatten().unwrap_or(0);
+        let patch = parts.next().flatten().unwrap_or(0);
+        Some(match (major, minor, patch) {
+            (9, 0, 0) => Self::Npm9_0_0,
+            (9, 0..=1, _) => Self::Npm9_0_1,
+            (9, 2..=5, _) | (9, 6, 0..=2) => Self::Npm9_2_0,
+            (9, 6..=8, _) | (9, 9, 0..=2) => Self::Npm9_6_3,
+            (9, _, _) => Self::Npm9_9_3,
+            (10, 0..=1, _) | (10, 2, 0..=4) => Self::Npm10_0_0,
+            (10, 2, _) => Self::Npm10_2_5,
+            (10, _, _) => Self::Npm10_3_0,
+            (11, _, _) => Self::Npm11_0_0,
+            _ => return None,
+        })
+    }
+
+    /// The npm releases of this era.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Npm9_0_0 => "npm 9.0.0",
+            Self::Npm9_0_1 => "npm 9.0.1-9.1.3",
+            Self::Npm9_2_0 => "npm 9.2.0-9.6.2",
+            Self::Npm9_6_3 => "npm 9.6.3-9.9.2",
+            Self::Npm9_9_3 => "npm 9.9.3-9.9.4",
+            Self::Npm10_0_0 => "npm 10.0.0-10.2.4",
+            Self::Npm10_2_5 => "npm 10.2.5",
+            Self::Npm10_3_0 => "npm 10.3.0-10.9.x",
+            Self::Npm11_0_0 => "npm 11.x",
         }
     }
 
-    pub fn describe(self) -> &'static str {
+    fn files_normalization(self) -> FilesNormalization {
         match self {
-            Self::Npm9 => "npm 9",
-            Self::Npm10 => "npm 10.0-10.8",
-            Self::Npm11 => "npm 10.9+/11",
+            Self::Npm9_0_0 => FilesNormalization::AsWritten,
+            Self::Npm9_0_1 => FilesNormalization::StripLeadingSlashOrDotSlash,
+            Self::Npm9_2_0 | Self::Npm9_6_3 | Self::Npm9_9_3 | Self::Npm10_0_0 => {
+                FilesNormalization::StripAndWholeDirectory
+            }
+            Self::Npm10_2_5 => FilesNormalization::AnchorAndTrailingSlash,
+            Self::Npm10_3_0 | Self::Npm11_0_0 => FilesNormalization::AnchorAndGlobstar,
         }
+    }
+
+    /// npm-packlist before 8.0.2 forces README, LICENSE, … in at every level, not only the root.
+    fn docs_at_every_level(self) -> bool {
+        self <= Self::Npm10_2_5
+    }
+
+    /// npm-packlist 7 lists the forced docs among its strict defaults; 8.0.0 and 8.0.1 keep them
+    /// in a separate (mutable) list after `/.git`.
+    fn docs_in_strict_defaults(self) -> bool {
+        self <= Self::Npm9_9_3
+    }
+
+    /// ignore-walk 6.0.4: an ancestor's exclusion is final unless the directory is `exact`, and
+    /// a one-segment rule with a trailing slash (`dist/`) matches at any depth.
+    fn ignore_walk_6_0_4(self) -> bool {
+        matches!(self, Self::Npm9_9_3 | Self::Npm10_2_5 | Self::Npm10_3_0 | Self::Npm11_0_0)
+    }
+
+    fn strict_npmrc(self) -> bool {
+        self >= Self::Npm10_2_5
+    }
+
+    fn strict_bun_lockb(self) -> bool {
+        self == Self::Npm11_0_0
+    }
+
+    fn glob_options(self) -> GlobOptions {
+        GlobOptions { posix_classes: self >= Self::Npm9_6_3 }
+    }
+}
+
+impl std::fmt::Display for NpmRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
     }
 }
 
@@ -55,7 +171,7 @@ pub enum PacklistError {
     NoManifest { tree: String },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("{path}: {source}")]
+    #[error("in {path}")]
     Rule {
         path: String,
         #[source]
@@ -73,7 +189,7 @@ pub struct Selected {
     pub path: String,
     /// The file's permission bits in the source.
     pub source_mode: u32,
-    /// A `bin` target: npm makes it executable.
+    /// npm adds execute bits to it (see [`PackList`]).
     pub is_bin: bool,
 }
 
@@ -113,52 +229,47 @@ const DEFAULTS: &[&str] = &[
 const FORCED_DOCS: &[&str] =
     &["!/readme{,.*[^~$]}", "!/copying{,.*[^~$]}", "!/license{,.*[^~$]}", "!/licence{,.*[^~$]}"];
 
-/// Where a set of ignore rules comes from, in npm's evaluation order.
+/// A rule set, in npm's evaluation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum IgnoreSource {
+enum RuleSet {
     Defaults,
     PackageJson,
     NpmIgnore,
     GitIgnore,
     Strict,
-    /// `.ignore`: what a subdirectory of a workspaces root reads instead (an npm quirk).
-    DotIgnore,
 }
 
-impl IgnoreSource {
+impl RuleSet {
     fn file_name(self) -> Option<&'static str> {
         match self {
             Self::PackageJson => Some("package.json"),
             Self::NpmIgnore => Some(".npmignore"),
             Self::GitIgnore => Some(".gitignore"),
-            Self::DotIgnore => Some(".ignore"),
             Self::Defaults | Self::Strict => None,
         }
     }
 }
 
-/// The directory structure of a source tree.
-#[derive(Default)]
-struct Dir {
-    /// Children by name: `Some(mode)` for files, `None` for directories.
-    children: BTreeMap<String, Child>,
-}
+const ALL_SETS: [RuleSet; 5] =
+    [RuleSet::Defaults, RuleSet::PackageJson, RuleSet::NpmIgnore, RuleSet::GitIgnore, RuleSet::Strict];
+const SUBDIR_SETS: [RuleSet; 4] = [RuleSet::Defaults, RuleSet::NpmIgnore, RuleSet::GitIgnore, RuleSet::Strict];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Child {
     File { mode: u32 },
     Dir,
     Symlink,
 }
 
+/// The source tree as directories of named children.
 struct Index {
-    dirs: HashMap<String, Dir>,
+    dirs: HashMap<String, BTreeMap<String, Child>>,
 }
 
 impl Index {
     fn build(tree: &dyn SourceTree, findings: &mut Vec<Finding>) -> Self {
-        let mut dirs: HashMap<String, Dir> = HashMap::new();
-        dirs.insert(String::new(), Dir::default());
+        let mut dirs: HashMap<String, BTreeMap<String, Child>> = HashMap::new();
+        dirs.insert(String::new(), BTreeMap::new());
         for entry in tree.entries() {
             let child = match &entry.kind {
                 SourceKind::File { mode } => Child::File { mode: *mode },
@@ -167,37 +278,49 @@ impl Index {
                     findings.push(Finding::at(
                         Code::SubmoduleNotPacked,
                         entry.path.clone(),
-                        format!("a git submodule (commit {commit}); its files are not in this repository, so it packs as the empty directory a plain checkout leaves"),
+                        format!(
+                            "a git submodule (commit {commit}); its files are not in this repository, so it packs as the empty directory a plain checkout leaves"
+                        ),
                     ));
                     Child::Dir
                 }
             };
-            let mut parent = String::new();
             let components: Vec<&str> = entry.path.split('/').collect();
+            let mut parent = String::new();
             for (depth, component) in components.iter().enumerate() {
                 let is_last = depth + 1 == components.len();
-                let dir = dirs.entry(parent.clone()).or_default();
-                dir.children.insert(component.to_string(), if is_last { child } else { Child::Dir });
-                parent = if parent.is_empty() { component.to_string() } else { format!("{parent}/{component}") };
-                if !is_last || child == Child::Dir {
+                let kind = if is_last { child } else { Child::Dir };
+                dirs.entry(parent.clone()).or_default().insert(component.to_string(), kind);
+                parent = join(&parent, component);
+                if kind == Child::Dir {
                     dirs.entry(parent.clone()).or_default();
                 }
             }
         }
         Self { dirs }
     }
+
+    fn child(&self, path: &str) -> Option<Child> {
+        if path.is_empty() {
+            return Some(Child::Dir);
+        }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        self.dirs.get(dir).and_then(|children| children.get(name)).copied()
+    }
 }
 
+/// One directory's walker (ignore-walk's `Walker`).
 struct Walker<'a> {
     /// The directory, relative to the package root (`""` for the root).
     path: String,
     basename: String,
-    ignore_files: Vec<IgnoreSource>,
-    rules: HashMap<IgnoreSource, Option<Vec<Rule>>>,
+    sets: &'static [RuleSet],
+    rules: HashMap<RuleSet, Vec<Rule>>,
     parent: Option<&'a Walker<'a>>,
     exact: bool,
-    /// Files `files` names one level below this directory, forced in by the strict rules.
+    /// Files `files` names directly in this directory (root: relative to the root).
     required: Vec<String>,
+    ignore_walk_6_0_4: bool,
 }
 
 impl Walker<'_> {
@@ -206,22 +329,23 @@ impl Walker<'_> {
         let mut included = true;
         if let Some(parent) = self.parent {
             let parent_entry = format!("{}/{entry}", self.basename);
-            let parent_basename = entry_basename.unwrap_or(entry);
-            included = parent.filter_entry(&parent_entry, partial, Some(parent_basename));
-            if !included && !self.exact {
+            included = parent.filter_entry(&parent_entry, partial, Some(entry_basename.unwrap_or(entry)));
+            if !included && !self.exact && self.ignore_walk_6_0_4 {
                 return false;
             }
         }
-        for source in &self.ignore_files {
-            let Some(Some(rules)) = self.rules.get(source) else { continue };
+        for set in self.sets {
+            let Some(rules) = self.rules.get(set) else { continue };
             for rule in rules {
+                // A rule can only change the state it does not already hold.
                 if rule.negate == included {
                     continue;
                 }
-                let is_relative_rule = entry_basename.is_some()
+                let relative_rule = self.ignore_walk_6_0_4
+                    && entry_basename.is_some()
                     && rule.glob_parts.iter().any(|part| {
-                        let trailing_empty = part.last().is_some_and(String::is_empty);
-                        part.len() <= if trailing_empty { 2 } else { 1 }
+                        let trailing_slash = part.last().is_some_and(String::is_empty);
+                        part.len() <= if trailing_slash { 2 } else { 1 }
                     });
                 let slashed = format!("/{entry}");
                 let hit = rule.matches(&slashed, false)
@@ -230,7 +354,7 @@ impl Walker<'_> {
                         && (rule.matches(&format!("/{entry}/"), false)
                             || rule.matches(&format!("{entry}/"), false)
                             || rule.negate && (rule.matches(&slashed, true) || rule.matches(entry, true))
-                            || is_relative_rule
+                            || relative_rule
                                 && entry_basename.is_some_and(|base| {
                                     rule.matches(&format!("/{base}/"), false)
                                         || rule.matches(&format!("{base}/"), false)
@@ -246,44 +370,27 @@ impl Walker<'_> {
     }
 }
 
-fn parse_rules(text: &str, origin: &str) -> Result<Vec<Rule>, PacklistError> {
-    text.split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line).trim())
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| Rule::new(line).map_err(|source| PacklistError::Rule { path: origin.to_string(), source }))
-        .collect()
-}
-
-fn parse_static(rules: &[String]) -> Result<Vec<Rule>, PacklistError> {
-    rules
-        .iter()
-        .map(|rule| {
-            Rule::new(rule).map_err(|source| PacklistError::Rule { path: "npm's built-in rules".into(), source })
-        })
-        .collect()
-}
-
 struct Packer<'t> {
     tree: &'t dyn SourceTree,
     index: Index,
-    rules: NpmRules,
+    era: NpmRules,
+    glob: GlobOptions,
     manifest: Manifest,
-    has_workspaces: bool,
-    /// npm-packlist 8 drops a forced doc from every level once `files` names it.
+    /// A root with `workspaces` gives every subdirectory npm's full rule-set list, `package.json`
+    /// included (read as an ignore file): an npm quirk, reproduced.
+    workspaces_root: bool,
+    defaults: Vec<Rule>,
+    /// npm-packlist 8.0.0/8.0.1 drop a forced doc everywhere once `files` excludes it.
     forced_docs: Vec<String>,
-    /// Files named by `files`, which the strict rules force in.
-    required_files: Vec<String>,
     result: Vec<String>,
     findings: Vec<Finding>,
 }
 
-/// Computes what `npm pack` would include from the package at the root of `tree`.
+/// Computes what `npm pack` of era `rules` would include from the package at the root of `tree`.
 pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, PacklistError> {
     let mut findings = Vec::new();
     let index = Index::build(tree, &mut findings);
-    let has_manifest =
-        matches!(index.dirs.get("").and_then(|dir| dir.children.get("package.json")), Some(Child::File { .. }));
-    if !has_manifest {
+    if !matches!(index.child("package.json"), Some(Child::File { .. })) {
         return Err(PacklistError::NoManifest { tree: tree.describe() });
     }
     let manifest = Manifest::parse(&tree.read("package.json")?, &format!("{}/package.json", tree.describe()))?;
@@ -291,33 +398,37 @@ pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, Pack
         findings.push(Finding::at(
             Code::UnreadablePath,
             path.clone(),
-            "the name is not valid UTF-8; npm's behaviour for it cannot be reproduced",
+            "the name is not valid UTF-8; npm pack fails on such names, provdiff leaves the file out",
         ));
     }
-    let has_workspaces = manifest.raw.get("workspaces").is_some();
+    let glob = rules.glob_options();
+    let defaults = parse_static(DEFAULTS, glob)?;
+    let workspaces_root = manifest.raw.get("workspaces").is_some_and(|value| !value.is_null() && value != false);
     let mut packer = Packer {
         tree,
         index,
-        rules,
+        era: rules,
+        glob,
         manifest,
-        has_workspaces,
+        workspaces_root,
+        defaults,
         forced_docs: FORCED_DOCS.iter().map(|rule| rule.to_string()).collect(),
-        required_files: Vec::new(),
         result: Vec::new(),
         findings,
     };
+    packer.walk_root()?;
 
-    let root = packer.root_walker()?;
-    packer.walk(&root)?;
-
-    let bins: Vec<String> = packer.manifest.bin_targets();
+    let bins = packer.bin_targets();
     let mut files: Vec<Selected> = std::mem::take(&mut packer.result)
         .into_iter()
         .map(|path| {
-            let source_mode = packer.mode_of(&path);
+            let source_mode = match packer.index.child(&path) {
+                Some(Child::File { mode }) => mode,
+                _ => 0o644,
+            };
             // pacote's `isPackageBin` drops the first path component before comparing (it was
-            // written for `package/…` paths but is given package-relative ones), so `bin/x.js`
-            // is compared as `x.js`: only bins at the root really get their execute bits.
+            // written for `package/…` paths but is given package-relative ones), so `bin/x.js` is
+            // compared as `x.js`: in practice only bins at the root get their execute bits.
             let compared = path.split_once('/').map_or(path.as_str(), |(_, rest)| rest);
             let is_bin = bins.iter().any(|bin| bin == compared);
             Selected { path, source_mode, is_bin }
@@ -327,320 +438,280 @@ pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, Pack
     Ok(PackList { rules, files, findings: packer.findings })
 }
 
-impl<'t> Packer<'t> {
-    fn mode_of(&self, path: &str) -> u32 {
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        match self.index.dirs.get(dir).and_then(|d| d.children.get(name)) {
-            Some(Child::File { mode }) => *mode,
-            _ => 0o644,
+fn parse_rules(text: &str, origin: &str, glob: GlobOptions) -> Result<Vec<Rule>, PacklistError> {
+    text.split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line).trim())
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| Rule::new(line, glob).map_err(|source| PacklistError::Rule { path: origin.to_string(), source }))
+        .collect()
+}
+
+fn parse_static(rules: &[impl AsRef<str>], glob: GlobOptions) -> Result<Vec<Rule>, PacklistError> {
+    rules
+        .iter()
+        .map(|rule| {
+            Rule::new(rule.as_ref(), glob)
+                .map_err(|source| PacklistError::Rule { path: "npm's built-in rules".into(), source })
+        })
+        .collect()
+}
+
+impl Packer<'_> {
+    /// The `bin` targets npm sees after normalising `package.json`: `./x` → `x`, a string bin
+    /// named after the package, and `directories.bin` expanded when there is no `bin`.
+    fn bin_targets(&self) -> Vec<String> {
+        let mut targets = self.manifest.bin_targets();
+        if targets.is_empty()
+            && self.manifest.raw.get("bin").is_none()
+            && let Some(dir) = self.manifest.raw.pointer("/directories/bin").and_then(serde_json::Value::as_str)
+        {
+            let dir = crate::manifest::normalize_relative(dir);
+            let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+            targets = self
+                .tree
+                .entries()
+                .iter()
+                // npm expands `directories.bin` with a glob that skips dotfiles.
+                .filter(|entry| matches!(entry.kind, SourceKind::File { .. }) && entry.path.starts_with(&prefix))
+                .filter(|entry| !entry.path[prefix.len()..].split('/').any(|part| part.starts_with('.')))
+                .map(|entry| entry.path.clone())
+                .collect();
         }
+        targets
     }
 
-    fn root_walker(&self) -> Result<Walker<'static>, PacklistError> {
+    fn walk_root(&mut self) -> Result<(), PacklistError> {
         let mut rules = HashMap::new();
-        let defaults: Vec<String> = DEFAULTS.iter().map(|rule| rule.to_string()).collect();
-        rules.insert(IgnoreSource::Defaults, Some(parse_static(&defaults)?));
-        Ok(Walker {
+        rules.insert(RuleSet::Defaults, self.defaults.clone());
+        let mut required = Vec::new();
+        if self.index.dirs.get("").is_some_and(|children| children.contains_key("package.json")) {
+            self.package_rules(&mut rules, &mut required)?;
+        }
+        self.read_ignore_files("", &ALL_SETS, false, &mut rules)?;
+        let root = Walker {
             path: String::new(),
             basename: String::new(),
-            ignore_files: vec![
-                IgnoreSource::Defaults,
-                IgnoreSource::PackageJson,
-                IgnoreSource::NpmIgnore,
-                IgnoreSource::GitIgnore,
-                IgnoreSource::Strict,
-            ],
+            sets: &ALL_SETS,
             rules,
             parent: None,
             exact: false,
-            required: Vec::new(),
-        })
+            required,
+            ignore_walk_6_0_4: self.era.ignore_walk_6_0_4(),
+        };
+        self.walk(&root)
     }
 
-    /// The strict rules every directory below the root gets, before its required files.
-    fn child_strict(&self) -> Vec<String> {
-        match self.rules {
-            // npm-packlist 7 forces the docs in at every level.
-            NpmRules::Npm9 => FORCED_DOCS.iter().map(|rule| rule.to_string()).chain(["/.git".to_string()]).collect(),
-            NpmRules::Npm10 => std::iter::once("/.git".to_string()).chain(self.forced_docs.iter().cloned()).collect(),
-            NpmRules::Npm11 => vec!["/.git".to_string()],
+    /// Reads the ignore files `sets` names that exist in `dir`, then applies npm's precedence:
+    /// `package.json` rules silence `.npmignore` and `.gitignore`; `.npmignore` silences
+    /// `.gitignore`.
+    fn read_ignore_files(
+        &mut self,
+        dir: &str,
+        sets: &[RuleSet],
+        package_json_as_ignore_file: bool,
+        rules: &mut HashMap<RuleSet, Vec<Rule>>,
+    ) -> Result<(), PacklistError> {
+        for set in sets {
+            let Some(name) = set.file_name() else { continue };
+            if *set == RuleSet::PackageJson && !package_json_as_ignore_file {
+                continue;
+            }
+            let path = join(dir, name);
+            match self.index.child(&path) {
+                Some(Child::File { .. }) => {
+                    let bytes = self.tree.read(&path)?;
+                    let text = String::from_utf8(bytes).map_err(|_| PacklistError::NotText { path: path.clone() })?;
+                    rules.insert(*set, parse_rules(&text, &path, self.glob)?);
+                }
+                Some(Child::Symlink) => self.findings.push(Finding::at(
+                    Code::UnreadablePath,
+                    path,
+                    "an ignore file that is a symlink; provdiff does not follow links, so its rules were not applied",
+                )),
+                Some(Child::Dir) | None => {}
+            }
         }
+        if rules.contains_key(&RuleSet::PackageJson) {
+            rules.remove(&RuleSet::NpmIgnore);
+            rules.remove(&RuleSet::GitIgnore);
+        } else if rules.contains_key(&RuleSet::NpmIgnore) {
+            rules.remove(&RuleSet::GitIgnore);
+        }
+        Ok(())
     }
 
     /// npm-packlist's `processPackage`: the `files` rules and the strict rules of the root.
-    fn package_rules(&mut self, rules: &mut HashMap<IgnoreSource, Option<Vec<Rule>>>) -> Result<(), PacklistError> {
+    fn package_rules(
+        &mut self,
+        rules: &mut HashMap<RuleSet, Vec<Rule>>,
+        required: &mut Vec<String>,
+    ) -> Result<(), PacklistError> {
+        let files: Option<Vec<String>> =
+            self.manifest.files().map(|files| files.into_iter().map(str::to_string).collect());
         let mut ignores: Vec<String> = Vec::new();
-        let mut unshifted: Vec<String> = Vec::new();
-        let files = self.manifest.files().map(|files| files.into_iter().map(str::to_string).collect::<Vec<_>>());
-        if let Some(files) = &files {
-            for file in files {
-                let file = self.normalize_files_entry(file);
-                if self.rules == NpmRules::Npm10 {
-                    exclude_non_root(&file, &mut self.forced_docs);
+        let mut required_rules: Vec<String> = Vec::new();
+        for file in files.iter().flatten() {
+            let file = self.normalize_files_entry(file);
+            if matches!(self.era, NpmRules::Npm10_0_0 | NpmRules::Npm10_2_5) {
+                exclude_non_root(&file, &mut self.forced_docs);
+            }
+            let inverse = format!("!{file}");
+            let target = crate::manifest::normalize_relative(file.trim_start_matches('!'));
+            match self.index.child(&target) {
+                Some(Child::File { .. }) => {
+                    required_rules.insert(0, inverse);
+                    required.push(file.strip_prefix('/').unwrap_or(&file).to_string());
                 }
-                let inverse = format!("!{file}");
-                match self.stat(file.trim_start_matches('!')) {
-                    Some(Child::File { .. }) => {
-                        unshifted.insert(0, inverse);
-                        self.required_files.push(file.strip_prefix('/').unwrap_or(&file).to_string());
-                    }
-                    Some(Child::Dir) => {
-                        ignores.push(inverse.clone());
-                        ignores.push(format!("{inverse}/**"));
-                    }
-                    // Exists, but neither a file nor a directory: npm wants nothing of it.
-                    Some(Child::Symlink) => {}
-                    // Not there: a pattern.
-                    None => ignores.push(inverse),
+                Some(Child::Dir) => {
+                    ignores.push(inverse.clone());
+                    ignores.push(format!("{inverse}/**"));
                 }
+                // Exists, but neither a file nor a directory: npm wants nothing of it.
+                Some(Child::Symlink) => {}
+                // Not there (a glob, or a missing path): a pattern.
+                None => ignores.push(inverse),
             }
         }
-        let mut strict: Vec<String> = unshifted;
-        match self.rules {
-            NpmRules::Npm9 => {
-                strict.extend(FORCED_DOCS.iter().map(|rule| rule.to_string()));
-                strict.extend(
-                    [
-                        "/.git",
-                        "!/package.json",
-                        "/.git",
-                        "/node_modules",
-                        "/package-lock.json",
-                        "/yarn.lock",
-                        "/pnpm-lock.yaml",
-                    ]
-                    .map(String::from),
-                );
-            }
-            NpmRules::Npm10 => {
-                strict.push("/.git".into());
-                strict.extend(self.forced_docs.iter().cloned());
-                strict.extend(
-                    ["!/package.json", "/.git", "/node_modules", "/package-lock.json", "/yarn.lock", "/pnpm-lock.yaml"]
-                        .map(String::from),
-                );
-            }
-            NpmRules::Npm11 => {
-                strict.extend(["/.git", "!/package.json"].map(String::from));
-                strict.extend(FORCED_DOCS.iter().map(|rule| rule.to_string()));
-                strict.extend(
-                    [
-                        "/.git",
-                        "/node_modules",
-                        ".npmrc",
-                        "/package-lock.json",
-                        "/yarn.lock",
-                        "/pnpm-lock.yaml",
-                        "/bun.lockb",
-                    ]
-                    .map(String::from),
-                );
-            }
+        let mut strict = required_rules;
+        if self.era.docs_in_strict_defaults() {
+            strict.extend(FORCED_DOCS.iter().map(|rule| rule.to_string()));
+            strict.push("/.git".into());
+        } else if self.era.docs_at_every_level() {
+            strict.push("/.git".into());
+            strict.extend(self.forced_docs.iter().cloned());
+        } else {
+            strict.push("/.git".into());
         }
-        if files.is_some() {
-            let mut package_rules = vec!["*".to_string()];
-            package_rules.extend(ignores);
-            rules.insert(IgnoreSource::PackageJson, Some(parse_static(&package_rules)?));
+        strict.push("!/package.json".into());
+        if !self.era.docs_at_every_level() {
+            strict.extend(FORCED_DOCS.iter().map(|rule| rule.to_string()));
         }
+        strict.extend(["/.git", "/node_modules"].map(String::from));
+        if self.era.strict_npmrc() {
+            strict.push(".npmrc".into());
+        }
+        strict.extend(["/package-lock.json", "/yarn.lock", "/pnpm-lock.yaml"].map(String::from));
+        if self.era.strict_bun_lockb() {
+            strict.push("/bun.lockb".into());
+        }
+        // `browser` and `main` are used as written (so `./main.js` never matches); bins are
+        // normalised by npm's manifest loading first.
         if let Some(browser) = self.manifest.browser() {
             strict.push(format!("!/{browser}"));
         }
         if let Some(main) = self.manifest.main() {
             strict.push(format!("!/{main}"));
         }
-        match self.manifest.raw.get("bin") {
-            Some(serde_json::Value::String(bin)) => strict.push(format!("!/{bin}")),
-            Some(serde_json::Value::Object(map)) => {
-                strict.extend(map.values().filter_map(serde_json::Value::as_str).map(|bin| format!("!/{bin}")));
-            }
-            _ => {}
+        strict.extend(self.bin_targets().into_iter().map(|bin| format!("!/{bin}")));
+        if files.is_some() {
+            let mut package_rules = vec!["*".to_string()];
+            package_rules.extend(ignores);
+            rules.insert(RuleSet::PackageJson, parse_static(&package_rules, self.glob)?);
         }
-        rules.insert(IgnoreSource::Strict, Some(parse_static(&strict)?));
+        rules.insert(RuleSet::Strict, parse_static(&strict, self.glob)?);
         Ok(())
     }
 
-    /// How each npm-packlist version rewrites an entry of `files` before using it.
+    /// How each era rewrites an entry of `files` before using it.
     fn normalize_files_entry(&self, file: &str) -> String {
-        match self.rules {
-            NpmRules::Npm9 | NpmRules::Npm10 => {
-                if let Some(rest) = file.strip_prefix('/') {
-                    rest.to_string()
-                } else if let Some(rest) = file.strip_prefix("./") {
-                    rest.to_string()
-                } else if let Some(rest) = file.strip_suffix("/*") {
-                    rest.to_string()
-                } else {
-                    file.to_string()
-                }
+        match self.era.files_normalization() {
+            FilesNormalization::AsWritten => file.to_string(),
+            FilesNormalization::StripLeadingSlashOrDotSlash => {
+                file.strip_prefix('/').or_else(|| file.strip_prefix("./")).unwrap_or(file).to_string()
             }
-            NpmRules::Npm11 => {
-                let mut file = file.strip_prefix('.').filter(|_| file.starts_with("./")).unwrap_or(file).to_string();
+            FilesNormalization::StripAndWholeDirectory => file
+                .strip_prefix('/')
+                .or_else(|| file.strip_prefix("./"))
+                .or_else(|| file.strip_suffix("/*"))
+                .unwrap_or(file)
+                .to_string(),
+            FilesNormalization::AnchorAndTrailingSlash | FilesNormalization::AnchorAndGlobstar => {
+                let mut file = if file.starts_with("./") { file[1..].to_string() } else { file.to_string() };
                 if file.ends_with("/*") {
-                    file.push('*');
+                    if self.era.files_normalization() == FilesNormalization::AnchorAndGlobstar {
+                        file.push('*');
+                    } else {
+                        file.pop();
+                    }
                 }
                 file
             }
         }
     }
 
-    /// `lstat` of a path relative to the package root, as npm does for `files` entries.
-    fn stat(&self, path: &str) -> Option<Child> {
-        let path = crate::manifest::normalize_relative(path);
-        if path.is_empty() {
-            return Some(Child::Dir);
+    /// The strict rules of a directory below the root.
+    fn subdirectory_strict(&self, required: &[String]) -> Result<Vec<Rule>, PacklistError> {
+        let mut strict: Vec<String> = Vec::new();
+        if self.era.docs_in_strict_defaults() {
+            strict.extend(FORCED_DOCS.iter().map(|rule| rule.to_string()));
+            strict.push("/.git".into());
+        } else if self.era.docs_at_every_level() {
+            strict.push("/.git".into());
+            strict.extend(self.forced_docs.iter().cloned());
+        } else {
+            strict.push("/.git".into());
         }
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
-        self.index.dirs.get(dir).and_then(|d| d.children.get(name)).copied()
-    }
-
-    fn read_ignore_file(&self, dir_path: &str, name: &str) -> Result<Vec<Rule>, PacklistError> {
-        let path = if dir_path.is_empty() { name.to_string() } else { format!("{dir_path}/{name}") };
-        let bytes = self.tree.read(&path)?;
-        let text = String::from_utf8(bytes).map_err(|_| PacklistError::NotText { path: path.clone() })?;
-        parse_rules(&text, &path)
+        strict.extend(required.iter().map(|file| format!("!{file}")));
+        parse_static(&strict, self.glob)
     }
 
     fn walk(&mut self, walker: &Walker<'_>) -> Result<(), PacklistError> {
-        let Some(dir) = self.index.dirs.get(&walker.path) else { return Ok(()) };
-        if dir.children.is_empty() {
-            return Ok(());
-        }
-        let children: Vec<(String, Child)> = dir.children.iter().map(|(name, child)| (name.clone(), *child)).collect();
-        let present: Vec<&'static str> = walker
-            .ignore_files
-            .iter()
-            .filter_map(|source| source.file_name())
-            .filter(|name| dir.children.contains_key(*name))
-            .collect();
-        // Read the ignore files present in this directory.
-        let mut walker_rules = walker.rules.clone();
-        let is_root = walker.parent.is_none();
-        for source in walker.ignore_files.clone() {
-            let Some(name) = source.file_name() else { continue };
-            if !present.contains(&name) {
+        let children: Vec<(String, Child)> = match self.index.dirs.get(&walker.path) {
+            Some(children) => children.iter().map(|(name, child)| (name.clone(), *child)).collect(),
+            None => return Ok(()),
+        };
+        for (name, child) in children {
+            let pass_file = walker.filter_entry(&name, false, None);
+            let pass_dir = walker.filter_entry(&name, true, None);
+            if !pass_file && !pass_dir {
                 continue;
             }
-            let child = self.index.dirs.get(&walker.path).and_then(|dir| dir.children.get(name)).copied();
-            let Some(child) = child else { continue };
-            if source == IgnoreSource::PackageJson && is_root {
-                self.package_rules(&mut walker_rules)?;
+            // npm-packlist refuses names Windows cannot hold (`*`).
+            if name.contains('*') {
                 continue;
             }
+            let path = join(&walker.path, &name);
             match child {
-                Child::File { .. } => {
-                    walker_rules.insert(source, Some(self.read_ignore_file(&walker.path, name)?));
-                }
-                Child::Symlink => {
-                    self.findings.push(Finding::at(
-                        Code::UnreadablePath,
-                        join(&walker.path, name),
-                        "an ignore file that is a symlink; provdiff does not follow links, so its rules were not applied",
-                    ));
+                Child::File { .. } if pass_file => self.result.push(path),
+                Child::File { .. } => {}
+                // npm does not follow links and packs nothing that is not a file or directory.
+                Child::Symlink => self.findings.push(Finding::at(
+                    Code::SymlinkSkipped,
+                    path,
+                    "a symbolic link; npm pack skips links, and so does provdiff",
+                )),
+                Child::Dir if pass_dir => {
+                    let exact = pass_file || walker.filter_entry(&format!("{name}/"), false, None);
+                    // A file `files` names is handed down to its own directory only: `lib/a.js`
+                    // becomes `a.js` in `lib`, and `lib/x/a.js` reaches no walker.
+                    let required: Vec<String> = walker
+                        .required
+                        .iter()
+                        .filter_map(|file| file.strip_prefix(&format!("{name}/")))
+                        .filter(|rest| !rest.contains('/'))
+                        .map(str::to_string)
+                        .collect();
+                    let sets: &'static [RuleSet] = if self.workspaces_root { &ALL_SETS } else { &SUBDIR_SETS };
+                    let mut rules = HashMap::new();
+                    rules.insert(RuleSet::Defaults, self.defaults.clone());
+                    rules.insert(RuleSet::Strict, self.subdirectory_strict(&required)?);
+                    self.read_ignore_files(&path, sets, true, &mut rules)?;
+                    let child_walker = Walker {
+                        path,
+                        basename: name,
+                        sets,
+                        rules,
+                        parent: Some(walker),
+                        exact,
+                        required,
+                        ignore_walk_6_0_4: self.era.ignore_walk_6_0_4(),
+                    };
+                    self.walk(&child_walker)?;
                 }
                 Child::Dir => {}
             }
         }
-        // Precedence: `files` silences the ignore files of its directory; `.npmignore` silences
-        // `.gitignore`.
-        if matches!(walker_rules.get(&IgnoreSource::PackageJson), Some(Some(_))) {
-            walker_rules.insert(IgnoreSource::NpmIgnore, None);
-            walker_rules.insert(IgnoreSource::GitIgnore, None);
-        } else if matches!(walker_rules.get(&IgnoreSource::NpmIgnore), Some(Some(_))) {
-            walker_rules.insert(IgnoreSource::GitIgnore, None);
-        }
-        let required = if is_root { self.required_files.clone() } else { walker.required.clone() };
-        let this = Walker { rules: walker_rules, required, ..shallow(walker) };
-
-        for (name, child) in children {
-            let pass_file = this.filter_entry(&name, false, None);
-            let pass_dir = this.filter_entry(&name, true, None);
-            if !pass_file && !pass_dir {
-                continue;
-            }
-            // npm-packlist refuses names Windows cannot hold (`*`), and skips anything that is
-            // neither a file nor a directory (symlinks included: it does not follow them).
-            if name.contains('*') {
-                continue;
-            }
-            match child {
-                Child::File { .. } => {
-                    if pass_file {
-                        self.result.push(join(&this.path, &name));
-                    }
-                }
-                Child::Symlink => {
-                    if pass_file || pass_dir {
-                        self.findings.push(Finding::at(
-                            Code::SymlinkSkipped,
-                            join(&this.path, &name),
-                            "a symbolic link; npm pack skips links, and so does provdiff",
-                        ));
-                    }
-                }
-                Child::Dir => {
-                    if !pass_dir {
-                        continue;
-                    }
-                    let exact = pass_file || this.filter_entry(&format!("{name}/"), false, None);
-                    // Required files pass down one level: `lib/a.js` becomes `a.js` in `lib`.
-                    let required = this
-                        .required
-                        .iter()
-                        .filter_map(|file| {
-                            file.strip_prefix(&format!("{name}/"))
-                                .filter(|rest| !rest.contains('/'))
-                                .map(str::to_string)
-                        })
-                        .collect();
-                    let child_walker = self.child_walker(&this, &name, exact, required)?;
-                    self.walk(&child_walker)?;
-                }
-            }
-        }
         Ok(())
-    }
-
-    fn child_walker<'p>(
-        &self,
-        parent: &'p Walker<'p>,
-        name: &str,
-        exact: bool,
-        required: Vec<String>,
-    ) -> Result<Walker<'p>, PacklistError> {
-        // A workspaces root reads `.ignore` (and nothing else) in its subdirectories: npm-packlist
-        // passes no ignore files there and ignore-walk falls back to its default.
-        let ignore_files = if self.has_workspaces {
-            vec![IgnoreSource::DotIgnore]
-        } else {
-            vec![IgnoreSource::Defaults, IgnoreSource::NpmIgnore, IgnoreSource::GitIgnore, IgnoreSource::Strict]
-        };
-        let mut rules = HashMap::new();
-        let defaults: Vec<String> = DEFAULTS.iter().map(|rule| rule.to_string()).collect();
-        rules.insert(IgnoreSource::Defaults, Some(parse_static(&defaults)?));
-        let mut strict = self.child_strict();
-        strict.extend(required.iter().map(|file| format!("!{file}")));
-        rules.insert(IgnoreSource::Strict, Some(parse_static(&strict)?));
-        Ok(Walker {
-            path: join(&parent.path, name),
-            basename: name.to_string(),
-            ignore_files,
-            rules,
-            parent: Some(parent),
-            exact,
-            required,
-        })
-    }
-}
-
-fn shallow<'a>(walker: &Walker<'a>) -> Walker<'a> {
-    Walker {
-        path: walker.path.clone(),
-        basename: walker.basename.clone(),
-        ignore_files: walker.ignore_files.clone(),
-        rules: HashMap::new(),
-        parent: walker.parent,
-        exact: walker.exact,
-        required: walker.required.clone(),
     }
 }
 
@@ -648,37 +719,37 @@ fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
 }
 
-/// npm-packlist 8's `excludeNonRoot`: a `files` entry naming a forced doc stops forcing it below
-/// the root.
+/// npm-packlist 8.0.0/8.0.1's `excludeNonRoot`: a `files` entry excluding one of the forced docs
+/// (`!README.md`) stops forcing that doc at every level.
 fn exclude_non_root(file: &str, forced: &mut Vec<String>) {
     let lower = file.to_ascii_lowercase();
     if !lower.starts_with('!') {
         return;
     }
-    for needle in ["readme", "copying", "license", "licence"] {
-        let hit = if needle.starts_with("licen") {
-            lower.contains("license") || lower.contains("licence")
-        } else {
-            lower.contains(needle)
-        };
-        if hit {
-            let family = if needle.starts_with("licen") { "licen" } else { needle };
-            if let Some(index) = forced.iter().position(|rule| rule.contains(family)) {
-                forced.remove(index);
-            }
-            return;
-        }
+    let family = if lower.contains("readme") {
+        "readme"
+    } else if lower.contains("copying") {
+        "copying"
+    } else if lower.contains("license") || lower.contains("licence") {
+        "licen"
+    } else {
+        return;
+    };
+    if let Some(index) = forced.iter().position(|rule| rule.contains(family)) {
+        forced.remove(index);
     }
 }
 
 /// npm-packlist's order: by extension, then base name (both lower-cased), then full path, each
-/// compared with `localeCompare(…, 'en')`.
+/// compared with `localeCompare(…, 'en')`. A root path starting with `@` takes a `./` in front for
+/// the last comparison, as ignore-walk adds one before sorting.
 pub fn npm_order(a: &str, b: &str) -> std::cmp::Ordering {
     let (ext_a, base_a) = ext_and_base(a);
     let (ext_b, base_b) = ext_and_base(b);
+    let full = |path: &str| if path.starts_with('@') { format!("./{path}") } else { path.to_string() };
     crate::collate::compare(&ext_a.to_lowercase(), &ext_b.to_lowercase())
         .then_with(|| crate::collate::compare(&base_a.to_lowercase(), &base_b.to_lowercase()))
-        .then_with(|| crate::collate::compare(a, b))
+        .then_with(|| crate::collate::compare(&full(a), &full(b)))
 }
 
 /// Node's `path.extname` and `path.basename`.
@@ -689,4 +760,258 @@ fn ext_and_base(path: &str) -> (&str, &str) {
         Some(index) => &base[index..],
     };
     (ext, base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provdiff_core::{SourceEntry, SourceError};
+
+    /// An in-memory source tree.
+    struct Mem(Vec<(String, Vec<u8>)>, Vec<SourceEntry>);
+
+    impl Mem {
+        fn new(files: &[(&str, &str)]) -> Self {
+            let mut files: Vec<(String, Vec<u8>)> =
+                files.iter().map(|(path, content)| (path.to_string(), content.as_bytes().to_vec())).collect();
+            files.sort();
+            let entries = files
+                .iter()
+                .map(|(path, _)| SourceEntry { path: path.clone(), kind: SourceKind::File { mode: 0o644 } })
+                .collect();
+            Self(files, entries)
+        }
+    }
+
+    impl SourceTree for Mem {
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+        fn entries(&self) -> &[SourceEntry] {
+            &self.1
+        }
+        fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+            self.0.iter().find(|(p, _)| p == path).map(|(_, c)| c.clone()).ok_or_else(|| SourceError {
+                tree: "memory".into(),
+                path: path.into(),
+                source: "missing".into(),
+            })
+        }
+    }
+
+    /// Checks the selected files (sorted by path) for one era.
+    fn check(era: NpmRules, files: &[(&str, &str)], expected: &[&str]) {
+        let list = packlist(&Mem::new(files), era).unwrap();
+        let mut paths: Vec<&str> = list.files.iter().map(|f| f.path.as_str()).collect();
+        paths.sort();
+        assert_eq!(paths, expected, "{era:?}");
+    }
+
+    const PKG_FILES_LIB: &str = r#"{"name":"x","files":["lib"]}"#;
+
+    #[test]
+    fn no_files_field_packs_everything_but_the_defaults() {
+        for era in NpmRules::ALL {
+            check(
+                era,
+                &[
+                    ("package.json", r#"{"name":"x"}"#),
+                    ("index.js", ""),
+                    (".npmrc", ""),
+                    ("a.orig", ""),
+                    ("package-lock.json", ""),
+                    ("sub/package-lock.json", ""),
+                    ("node_modules/y/index.js", ""),
+                    ("sub/.DS_Store", ""),
+                    (".github/workflows/x.yml", ""),
+                ],
+                &[".github/workflows/x.yml", "index.js", "package.json", "sub/package-lock.json"],
+            );
+        }
+    }
+
+    #[test]
+    fn files_silences_root_ignore_files_but_not_nested_ones() {
+        // Research case 10 and 11.
+        for era in NpmRules::ALL {
+            check(
+                era,
+                &[
+                    ("package.json", PKG_FILES_LIB),
+                    (".npmignore", "lib/b.js\n"),
+                    (".gitignore", "lib/c.js\n"),
+                    ("lib/b.js", ""),
+                    ("lib/c.js", ""),
+                    ("lib/d/.npmignore", "e.js\n"),
+                    ("lib/d/e.js", ""),
+                    ("lib/d/f.js", ""),
+                    ("README.md", ""),
+                    ("src/x.ts", ""),
+                ],
+                &["README.md", "lib/b.js", "lib/c.js", "lib/d/f.js", "package.json"],
+            );
+        }
+    }
+
+    #[test]
+    fn a_leading_slash_in_files_varies_by_era() {
+        // Research case 5: `/index.js` is a basename pattern where the slash is stripped.
+        let tree = [
+            ("package.json", r#"{"name":"x","files":["/index.js","lib/*.d.ts"]}"#),
+            ("index.js", ""),
+            ("lib/index.js", ""),
+            ("lib/a.d.ts", ""),
+        ];
+        for era in NpmRules::ALL {
+            let with_nested = matches!(
+                era,
+                NpmRules::Npm9_0_1 | NpmRules::Npm9_2_0 | NpmRules::Npm9_6_3 | NpmRules::Npm9_9_3 | NpmRules::Npm10_0_0
+            );
+            let expected: &[&str] = if with_nested {
+                &["index.js", "lib/a.d.ts", "lib/index.js", "package.json"]
+            } else {
+                &["index.js", "lib/a.d.ts", "package.json"]
+            };
+            check(era, &tree, expected);
+        }
+    }
+
+    #[test]
+    fn an_excluded_directory_is_still_entered_for_a_negation() {
+        // Research case 29: `dir/` only stops descent; `!dir/keep.js` forces it, and then every
+        // file of the directory is judged on its own.
+        for era in NpmRules::ALL {
+            check(
+                era,
+                &[
+                    ("package.json", r#"{"name":"x"}"#),
+                    (".npmignore", "dir/\n!dir/keep.js\n"),
+                    ("dir/a.js", ""),
+                    ("dir/keep.js", ""),
+                ],
+                &["dir/a.js", "dir/keep.js", "package.json"],
+            );
+        }
+    }
+
+    #[test]
+    fn trailing_slash_rules_match_at_any_depth_from_ignore_walk_6_0_4() {
+        // Research case 25.
+        for era in NpmRules::ALL {
+            let expected: &[&str] =
+                if era.ignore_walk_6_0_4() { &["package.json"] } else { &["package.json", "sub/dist/a.js"] };
+            check(
+                era,
+                &[("package.json", r#"{"name":"x"}"#), (".gitignore", "dist/\n"), ("sub/dist/a.js", "")],
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn nested_readmes_are_forced_in_older_eras() {
+        // Research case 21.
+        for era in NpmRules::ALL {
+            let expected: &[&str] =
+                if era <= NpmRules::Npm10_2_5 { &["docs/README.md", "package.json"] } else { &["package.json"] };
+            check(
+                era,
+                &[("package.json", r#"{"name":"x"}"#), (".npmignore", "docs/README.md\n"), ("docs/README.md", "")],
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn dot_slash_main_is_never_forced() {
+        // Research case 31.
+        for era in NpmRules::ALL {
+            check(
+                era,
+                &[
+                    (
+                        "package.json",
+                        r#"{"name":"x","files":["lib"],"main":"./main.js","browser":"browser.js","bin":{"a":"./bin/a.js"}}"#,
+                    ),
+                    ("main.js", ""),
+                    ("browser.js", ""),
+                    ("bin/a.js", ""),
+                    ("lib/x.js", ""),
+                ],
+                &["bin/a.js", "browser.js", "lib/x.js", "package.json"],
+            );
+        }
+    }
+
+    #[test]
+    fn root_only_exclusions_and_bun() {
+        // Research case 17.
+        for era in NpmRules::ALL {
+            let expected: &[&str] = if era == NpmRules::Npm11_0_0 {
+                &["package.json", "sub/bun.lockb"]
+            } else {
+                &["bun.lockb", "package.json", "sub/bun.lockb"]
+            };
+            check(era, &[("package.json", r#"{"name":"x"}"#), ("bun.lockb", ""), ("sub/bun.lockb", "")], expected);
+        }
+    }
+
+    #[test]
+    fn eras_by_npm_version() {
+        assert_eq!(NpmRules::for_npm_version("9.0.0"), Some(NpmRules::Npm9_0_0));
+        assert_eq!(NpmRules::for_npm_version("9.4.2"), Some(NpmRules::Npm9_2_0));
+        assert_eq!(NpmRules::for_npm_version("9.6.3"), Some(NpmRules::Npm9_6_3));
+        assert_eq!(NpmRules::for_npm_version("9.9.3"), Some(NpmRules::Npm9_9_3));
+        assert_eq!(NpmRules::for_npm_version("10.2.4"), Some(NpmRules::Npm10_0_0));
+        assert_eq!(NpmRules::for_npm_version("10.2.5"), Some(NpmRules::Npm10_2_5));
+        assert_eq!(NpmRules::for_npm_version("10.9.2"), Some(NpmRules::Npm10_3_0));
+        assert_eq!(NpmRules::for_npm_version("11.6.1"), Some(NpmRules::Npm11_0_0));
+        assert_eq!(NpmRules::for_npm_version("8.19.4"), None);
+    }
+
+    #[test]
+    fn order_follows_npm() {
+        // The order the research observed in real tarballs (npm 9.0.0 … 11.21.2).
+        let expected = [
+            ".eslintrc",
+            "LICENSE",
+            "Makefile",
+            "a.",
+            "a.cjs",
+            "_a.js",
+            "-a.js",
+            "~a.js",
+            "1.js",
+            "a_b.js",
+            "a-b.js",
+            "a..js",
+            "a.js",
+            "a.JS",
+            "A.js",
+            "lib/a.js",
+            "z/A.js",
+            "a10.js",
+            "a9.js",
+            "ab.js",
+            "b.js",
+            "B.js",
+            "e.js",
+            "E.js",
+            "f.js",
+            "index.js",
+            "lib/index.js",
+            ".eslintrc.json",
+            "package.json",
+            "tsconfig.json",
+            "x.json",
+            "README.md",
+            "a.mjs",
+            "a.d.ts",
+            "a.ts",
+        ];
+        let mut shuffled = expected.to_vec();
+        shuffled.reverse();
+        shuffled.sort_by(|a, b| npm_order(a, b));
+        assert_eq!(shuffled, expected);
+    }
 }

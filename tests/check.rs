@@ -1,0 +1,210 @@
+//! `provdiff check` end to end: the real binary on repositories, tarballs and attestations made
+//! in the test, signed by the testkit's throwaway Sigstore instance.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use support::{Scenario, replace, widget_files};
+
+#[test]
+fn a_matching_package_is_identical() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "identical");
+    assert_eq!(report["package"]["name"], "widget");
+    assert_eq!(report["package"]["version"], "1.2.3");
+    assert_eq!(report["source"]["repository"], support::REPOSITORY);
+    assert_eq!(report["source"]["commit"], scenario.commit.as_str());
+    assert_eq!(report["source"]["package_dir"], "");
+    assert_eq!(report["comparison"]["agreement"], "compressed");
+    assert!(report["attestation"]["publish"].is_object(), "the publish attestation verified too");
+
+    let human = scenario.check(&[]);
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.starts_with("widget@1.2.3: identical\n"), "{}", human.stdout);
+}
+
+#[test]
+fn a_one_byte_change_is_a_mismatch_naming_the_file_with_a_diff() {
+    let scenario = Scenario::new(&widget_files(), |files| {
+        replace(files, "lib/util.js", |content| {
+            let at = content.iter().position(|&b| b == b'2').unwrap();
+            content[at] = b'3';
+        })
+    });
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "mismatch");
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "content-differs").unwrap();
+    assert_eq!(finding["path"], "lib/util.js");
+    let diff = finding["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("-exports.double = (x) => x * 2;") && diff.contains("+exports.double = (x) => x * 3;"),
+        "{diff}"
+    );
+
+    let human = scenario.check(&[]);
+    assert!(human.stdout.contains("content-differs") && human.stdout.contains("lib/util.js"), "{}", human.stdout);
+}
+
+#[test]
+fn an_added_postinstall_script_is_a_mismatch() {
+    let scenario = Scenario::new(&widget_files(), |files| {
+        replace(files, "package.json", |content| {
+            let text = String::from_utf8(content.clone()).unwrap();
+            *content = text
+                .replace(
+                    "\"test\": \"node test.js\"",
+                    "\"test\": \"node test.js\",\n    \"postinstall\": \"node -e 'steal()'\"",
+                )
+                .into_bytes();
+        })
+    });
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "mismatch");
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "content-differs").unwrap();
+    assert_eq!(finding["path"], "package.json");
+    assert!(finding["diff"].as_str().unwrap().contains("postinstall"));
+}
+
+#[test]
+fn a_file_the_source_cannot_produce_is_a_mismatch() {
+    let scenario = Scenario::new(&widget_files(), |files| {
+        files.push(provdiff_npm::PackedFile { path: "lib/extra.js".into(), mode: 0o644, content: b"steal()".to_vec() })
+    });
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1);
+    assert!(run.codes().contains(&"only-in-package".to_string()), "{:?}", run.codes());
+}
+
+#[test]
+fn a_commit_missing_from_the_repository_is_an_operational_error() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    let absent = "0123456789abcdef0123456789abcdef01234567";
+    scenario.sign(|spec| spec.commit = absent.to_string());
+    let run = scenario.check(&[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("commit {absent} is not in repo.git")), "{}", run.stderr);
+}
+
+#[test]
+fn a_tampered_signature_is_unverified() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    let path = scenario.path("attestations.json");
+    let mut response: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&path).unwrap()).unwrap();
+    let signature = &mut response["attestations"][0]["bundle"]["dsseEnvelope"]["signatures"][0]["sig"];
+    let mut text = signature.as_str().unwrap().to_string();
+    // Flip one base64 digit in the middle of the signature.
+    let middle = text.len() / 2;
+    let flipped = if &text[middle..=middle] == "A" { "B" } else { "A" };
+    text.replace_range(middle..=middle, flipped);
+    *signature = serde_json::Value::String(text);
+    fs_err::write(&path, response.to_string()).unwrap();
+
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "unverified");
+    assert!(report["comparison"].is_null(), "no comparison without verified provenance");
+    assert!(run.codes().contains(&"signature-invalid".to_string()), "{:?}", run.codes());
+}
+
+#[test]
+fn a_provenance_for_another_tarball_is_unverified() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    scenario.sign(|spec| spec.tarball_sha512 = provdiff_core::Sha512::digest(b"another tarball"));
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["verdict"], "unverified");
+    assert!(run.codes().contains(&"subject-digest-mismatch".to_string()), "{:?}", run.codes());
+}
+
+#[test]
+fn a_certificate_for_another_repository_is_unverified() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    scenario.sign(|spec| spec.certificate_repository = Some("https://github.com/attacker/other".into()));
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1);
+    assert!(run.codes().contains(&"claims-disagree".to_string()), "{:?}", run.codes());
+}
+
+#[test]
+fn build_outputs_without_their_build_are_inconclusive() {
+    let mut files = widget_files();
+    files[0] = provdiff_testkit::RepoFile::new(
+        "package.json",
+        "{\"name\":\"widget\",\"version\":\"1.2.3\",\"main\":\"dist/index.js\",\"scripts\":{\"prepare\":\"tsc\"}}\n",
+    );
+    files.push(provdiff_testkit::RepoFile::new("src/index.ts", "export const x = 1;\n"));
+    let scenario = Scenario::new(&files, |packed| {
+        packed.push(provdiff_npm::PackedFile {
+            path: "dist/index.js".into(),
+            mode: 0o644,
+            content: b"exports.x = 1;\n".to_vec(),
+        })
+    });
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["verdict"], "inconclusive");
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "build-output").unwrap();
+    assert_eq!(finding["path"], "dist/index.js");
+}
+
+#[test]
+fn a_package_in_a_monorepo_is_found_by_name() {
+    let mut files: Vec<_> = widget_files()
+        .into_iter()
+        .map(|mut file| {
+            file.path = format!("packages/widget/{}", file.path);
+            file
+        })
+        .collect();
+    files.push(provdiff_testkit::RepoFile::new("package.json", "{\"name\":\"monorepo\",\"private\":true}\n"));
+    files.push(provdiff_testkit::RepoFile::new("packages/other/package.json", "{\"name\":\"other\"}\n"));
+    // Commit the whole monorepo, but pack only the widget's directory as its publisher would.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = provdiff_testkit::TestRepo::init_bare(&dir.path().join("repo.git"));
+    let commit = repo.commit(&files, "monorepo");
+    let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
+    let tree = repository.commit(&commit).unwrap();
+    let packed = provdiff_npm::pack(&tree.subtree("packages/widget").unwrap(), provdiff_npm::NpmRules::LATEST).unwrap();
+    fs_err::write(dir.path().join("package.tgz"), &packed.tgz).unwrap();
+    let instance = provdiff_testkit::SigstoreInstance::new();
+    let sha512 = provdiff_core::Sha512::digest(&packed.tgz);
+    let spec = provdiff_testkit::ProvenanceSpec::new("widget", "1.2.3", sha512, support::REPOSITORY, &commit);
+    let response = provdiff_testkit::SigstoreInstance::attestations_response(&[(
+        provdiff_testkit::SLSA_V1,
+        &instance.sign_provenance(&spec),
+    )]);
+    fs_err::write(dir.path().join("attestations.json"), response).unwrap();
+    fs_err::write(dir.path().join("root.json"), instance.trusted_root_json()).unwrap();
+    let run = support::provdiff(
+        &[
+            "check",
+            "--tarball",
+            "package.tgz",
+            "--attestations",
+            "attestations.json",
+            "--repo",
+            "repo.git",
+            "--trusted-root",
+            "root.json",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "identical");
+    assert_eq!(report["source"]["package_dir"], "packages/widget");
+    assert_eq!(report["source"]["package_dir_found_by"], "package.json name");
+    assert!(run.codes().contains(&"publish-not-checked".to_string()));
+}

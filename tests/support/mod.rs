@@ -1,0 +1,159 @@
+//! Shared helpers for the end-to-end tests: a scenario is a git repository, a published tarball
+//! and its attestations, all made in a temp directory, and the real `provdiff` binary run on them.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use provdiff_core::Sha512;
+use provdiff_npm::PackedFile;
+use provdiff_testkit::{NPM_PUBLISH, ProvenanceSpec, RepoFile, SLSA_V1, SigstoreInstance, TestRepo};
+
+pub const REPOSITORY: &str = "https://github.com/provdiff-tests/widget";
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// The codes of the findings in a `--json` report.
+    pub fn codes(&self) -> Vec<String> {
+        self.json()["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+pub fn provdiff(args: &[&str], cwd: &Path) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_provdiff")).args(args).current_dir(cwd).output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A package's source files, a sensible default for most scenarios.
+pub fn widget_files() -> Vec<RepoFile> {
+    vec![
+        RepoFile::new(
+            "package.json",
+            "{\n  \"name\": \"widget\",\n  \"version\": \"1.2.3\",\n  \"main\": \"index.js\",\n  \"scripts\": {\n    \"test\": \"node test.js\"\n  },\n  \"license\": \"MIT\"\n}\n",
+        ),
+        RepoFile::new("index.js", "module.exports = function widget() {\n  return 42;\n};\n"),
+        RepoFile::new("lib/util.js", "exports.double = (x) => x * 2;\n"),
+        RepoFile::new("README.md", "# widget\n"),
+        RepoFile::new("LICENSE", "MIT\n"),
+        RepoFile::new(".gitignore", "node_modules\n"),
+    ]
+}
+
+/// Everything one check needs, on disk.
+pub struct Scenario {
+    pub dir: tempfile::TempDir,
+    pub instance: SigstoreInstance,
+    pub commit: String,
+    pub name: String,
+    pub version: String,
+}
+
+impl Scenario {
+    /// Commits `files`, packs them as the publisher would (optionally altering the packed files
+    /// first), and signs provenance and publish attestations for the resulting tarball.
+    pub fn new(files: &[RepoFile], alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
+        let commit = repo.commit(files, "release");
+        drop(repo);
+
+        let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
+        let commit_tree = repository.commit(&commit).unwrap();
+        let source = commit_tree.subtree("").unwrap();
+        let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST).unwrap();
+        let mut published = packed.files.clone();
+        alter(&mut published);
+        let tgz = if published == packed.files {
+            packed.tgz
+        } else {
+            provdiff_npm::gzip(&provdiff_npm::write_tar(&published))
+        };
+        fs_err::write(dir.path().join("package.tgz"), &tgz).unwrap();
+
+        let manifest = packed.files.iter().find(|f| f.path == "package.json").unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(&manifest.content).unwrap();
+        let name = manifest["name"].as_str().unwrap().to_string();
+        let version = manifest["version"].as_str().unwrap().to_string();
+
+        let instance = SigstoreInstance::new();
+        fs_err::write(dir.path().join("trusted_root.json"), instance.trusted_root_json()).unwrap();
+        fs_err::write(dir.path().join("npm_keys.json"), instance.npm_keys_json()).unwrap();
+        let scenario = Self { dir, instance, commit, name, version };
+        scenario.sign(|_| {});
+        scenario
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn tarball_sha512(&self) -> Sha512 {
+        Sha512::digest(&fs_err::read(self.path("package.tgz")).unwrap())
+    }
+
+    /// (Re)signs the attestations for the current tarball, letting `adjust` change the spec.
+    pub fn sign(&self, adjust: impl FnOnce(&mut ProvenanceSpec)) {
+        let sha512 = self.tarball_sha512();
+        let mut spec = ProvenanceSpec::new(&self.name, &self.version, sha512, REPOSITORY, &self.commit);
+        adjust(&mut spec);
+        let provenance = self.instance.sign_provenance(&spec);
+        let publish = self.instance.sign_publish(&self.name, &self.version, &sha512, spec.signed_at);
+        let response = SigstoreInstance::attestations_response(&[(SLSA_V1, &provenance), (NPM_PUBLISH, &publish)]);
+        fs_err::write(self.path("attestations.json"), response).unwrap();
+    }
+
+    /// `provdiff check` on this scenario, with extra arguments.
+    pub fn check(&self, extra: &[&str]) -> Run {
+        self.check_replacing(&[], extra)
+    }
+
+    /// `provdiff check` with some of the scenario's inputs replaced (`("--repo", "other")`).
+    pub fn check_replacing(&self, replacements: &[(&str, &str)], extra: &[&str]) -> Run {
+        let defaults = [
+            ("--tarball", "package.tgz"),
+            ("--attestations", "attestations.json"),
+            ("--repo", "repo.git"),
+            ("--trusted-root", "trusted_root.json"),
+            ("--npm-keys", "npm_keys.json"),
+        ];
+        let mut args = vec!["check"];
+        for (flag, value) in defaults {
+            let value = replacements.iter().find(|(f, _)| *f == flag).map_or(value, |(_, v)| *v);
+            args.extend([flag, value]);
+        }
+        args.extend_from_slice(extra);
+        provdiff(&args, self.dir.path())
+    }
+}
+
+/// Replaces one packed file's content.
+pub fn replace(files: &mut [PackedFile], path: &str, edit: impl FnOnce(&mut Vec<u8>)) {
+    let file = files.iter_mut().find(|f| f.path == path).unwrap_or_else(|| panic!("no {path} in the package"));
+    edit(&mut file.content);
+}
+
+/// `../shared`, if it is there.
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.join("fixtures").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared (the shared fixtures) is not beside this checkout");
+        None
+    }
+}
