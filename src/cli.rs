@@ -26,6 +26,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
     Pack(PackArgs),
+    /// Verify one Sigstore bundle for an artifact (the sigstore-conformance client protocol).
+    ///
+    /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
+    VerifyBundle(VerifyBundleArgs),
     /// Verify a package's attestations only (no source comparison).
     ///
     /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
@@ -109,6 +113,31 @@ pub struct PackArgs {
     /// Print the files only.
     #[arg(long)]
     pub list: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBundleArgs {
+    /// The Sigstore bundle.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// The identity the signing certificate must name (its SAN).
+    #[arg(long, value_name = "IDENTITY", requires = "certificate_oidc_issuer", conflicts_with = "key")]
+    pub certificate_identity: Option<String>,
+    /// The OIDC issuer the signing certificate must name.
+    #[arg(long, value_name = "URL", requires = "certificate_identity")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A PEM public key the bundle must be signed with (instead of a certificate identity).
+    #[arg(long, value_name = "FILE", required_unless_present = "certificate_identity")]
+    pub key: Option<PathBuf>,
+    /// A Sigstore trusted root (JSON) to use instead of the embedded public-good one.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// The artifact: a file, or its digest as `sha256:HEX`.
+    #[arg(value_name = "FILE_OR_DIGEST")]
+    pub artifact: String,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,

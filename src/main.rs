@@ -7,6 +7,7 @@ mod inputs;
 mod pack;
 mod report;
 mod verify;
+mod verify_bundle;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(&args),
         cli::Command::Pack(args) => pack::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::VerifyBundle(args) => verify_bundle::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -90,6 +90,8 @@ pub struct Verifier {
     sigstore: sigstore_verify::Verifier,
     npm_keys: Vec<NpmKey>,
     origin: TrustOrigin,
+    /// Every CA certificate of the trusted root, DER.
+    ca_certificates: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -103,7 +105,54 @@ impl Verifier {
         let sigstore = sigstore_verify::Verifier::new(&trust.trusted_root).map_err(|source| {
             TrustError::TrustedRoot { origin: trust.origin.trusted_root.clone(), source: Box::new(source) }
         })?;
-        Ok(Self { sigstore, npm_keys: trust.npm_keys.clone(), origin: trust.origin.clone() })
+        let ca_certificates = trust
+            .trusted_root
+            .certificate_authorities
+            .iter()
+            .flat_map(|authority| authority.cert_chain.certificates.iter())
+            .map(|entry| entry.raw_bytes.as_bytes().to_vec())
+            .collect();
+        Ok(Self { sigstore, npm_keys: trust.npm_keys.clone(), origin: trust.origin.clone(), ca_certificates })
+    }
+
+    pub(crate) fn sigstore(&self) -> &sigstore_verify::Verifier {
+        &self.sigstore
+    }
+
+    /// Bundles of 2023 carry the CA certificates of their path after the leaf (npm's do, root
+    /// included). The bundle specification asks verifiers to tolerate that, and the chain is in any
+    /// case verified against the trusted root alone; but provdiff tolerates only exactly that: each
+    /// extra certificate must be a CA certificate of the trusted root, and each must have issued
+    /// the one before it. Anything else in the chain (a stranger, a root out of place) is refused.
+    pub(crate) fn check_chain(&self, bundle: &Bundle) -> Result<(), String> {
+        use der::Decode;
+        let VerificationMaterialContent::X509CertificateChain { certificates } = &bundle.verification_material.content
+        else {
+            return Ok(());
+        };
+        let parsed: Vec<x509_cert::Certificate> = certificates
+            .iter()
+            .map(|certificate| x509_cert::Certificate::from_der(certificate.raw_bytes.as_bytes()))
+            .collect::<Result<_, _>>()
+            .map_err(|error| format!("a certificate of the bundle's chain cannot be parsed: {error}"))?;
+        for (position, certificate) in certificates.iter().enumerate().skip(1) {
+            if !self.ca_certificates.iter().any(|known| known.as_slice() == certificate.raw_bytes.as_bytes()) {
+                return Err(format!(
+                    "certificate {} of the bundle's chain is not a CA certificate of the trusted root",
+                    position + 1
+                ));
+            }
+        }
+        for (position, pair) in parsed.windows(2).enumerate() {
+            if pair[0].tbs_certificate.issuer != pair[1].tbs_certificate.subject {
+                return Err(format!(
+                    "the bundle's chain is out of order: certificate {} was not issued by certificate {}",
+                    position + 1,
+                    position + 2
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn verify(&self, attestations: &[RawAttestation], subject: &PackageSubject) -> Verification {
@@ -186,7 +235,8 @@ impl Verifier {
         let bundle = match Bundle::from_json(&context.raw.bundle_json) {
             Ok(bundle) => bundle,
             Err(error) => {
-                context.fail(Code::BundleMalformed, format!("the bundle cannot be read: {error}"));
+                let finding = crate::bundle::unreadable_bundle(&context.raw.bundle_json, &error);
+                context.fail(finding.code, finding.detail);
                 return None;
             }
         };
@@ -265,6 +315,10 @@ impl Verifier {
         let (log_index, _) = first_log_entry(&bundle);
         let verified = match kind {
             AttestationKind::Provenance => {
+                if let Err(reason) = self.check_chain(&bundle) {
+                    context.fail(Code::CertificateInvalid, reason);
+                    return None;
+                }
                 let result = self.sigstore.verify(artifact, &bundle, &VerificationPolicy::any_identity());
                 let Some(result) = context.crypto(result) else {
                     if context.statement_failed {
@@ -483,7 +537,7 @@ impl Context<'_> {
 }
 
 /// The stable finding code for a verifier error.
-fn code_for(error: &sigstore_verify::Error) -> Code {
+pub(crate) fn code_for(error: &sigstore_verify::Error) -> Code {
     use sigstore_verify::Error as E;
     match error {
         E::SignatureInvalid(_) | E::Crypto(_) => Code::SignatureInvalid,
@@ -497,6 +551,7 @@ fn code_for(error: &sigstore_verify::Error) -> Code {
             use sigstore_verify::bundle::Error as B;
             match bundle {
                 B::MissingInclusionPromise(_)
+                | B::CheckpointRootMismatch
                 | B::MissingInclusionProof(_)
                 | B::MissingSigningTimeEvidence
                 | B::MissingCheckpoint

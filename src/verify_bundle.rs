@@ -1,0 +1,68 @@
+//! `provdiff verify-bundle`: one bundle, one artifact, an explicit signer. Speaks the
+//! sigstore-conformance client protocol, where only the exit code counts.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use provdiff_attest::{BundleArtifact, SignerPolicy};
+
+use crate::cli::{TrustArgs, VerifyBundleArgs};
+use crate::{exit, inputs};
+
+pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
+    let bundle = fs_err::read_to_string(&args.bundle)?;
+    let policy = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
+        (Some(key), _, _) => {
+            let pem = fs_err::read_to_string(key)?;
+            let public_key = provdiff_attest::parse_public_key_pem(&pem)
+                .with_context(|| format!("{} is not a PEM public key", key.display()))?;
+            SignerPolicy::Key { public_key }
+        }
+        (None, Some(identity), Some(issuer)) => {
+            SignerPolicy::Identity { identity: identity.clone(), issuer: issuer.clone() }
+        }
+        _ => anyhow::bail!("give --key, or --certificate-identity with --certificate-oidc-issuer"),
+    };
+    let verifier = inputs::verifier(&TrustArgs { trusted_root: args.trusted_root.clone(), npm_keys: None })?;
+    let bytes;
+    let artifact = match args.artifact.strip_prefix("sha256:") {
+        Some(hex_digits) => {
+            let digest: [u8; 32] = hex::decode(hex_digits)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .context("the artifact digest must be sha256: and 64 hex digits")?;
+            BundleArtifact::Sha256(digest)
+        }
+        None => {
+            bytes = fs_err::read(&args.artifact)?;
+            BundleArtifact::Bytes(&bytes)
+        }
+    };
+    let outcome = verifier.verify_bundle(&bundle, artifact, &policy);
+    let mut out = std::io::stdout().lock();
+    let code = match &outcome {
+        Ok(report) => {
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": true, "bundle": report}))?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "verified: {} ({})", args.bundle.display(), report.checks.join(", "))?;
+                if let (Some(identity), Some(issuer)) = (&report.identity, &report.issuer) {
+                    writeln!(out, "signer: {identity} ({issuer})")?;
+                }
+            }
+            exit::OK
+        }
+        Err(finding) => {
+            if args.json {
+                serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": false, "findings": [finding]}))?;
+                writeln!(out)?;
+            } else {
+                writeln!(out, "NOT verified: {}: {}", finding.code, finding.detail)?;
+            }
+            exit::FAILED
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
