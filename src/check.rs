@@ -21,7 +21,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     let attestations = inputs::read_attestations(&args.attestations)?;
     let verifier = inputs::verifier(&args.trust)?;
     let subject = PackageSubject { name: name.clone(), version: version.clone(), sha512: published.sha512 };
-    let verification = verifier.verify(&attestations, &subject);
+    let verification = verifier.verify(&attestations, &subject, &args.policy.policy());
 
     let mut report = CheckReport::new(
         PackageInfo {

@@ -47,6 +47,39 @@ pub struct TrustArgs {
     pub npm_keys: Option<PathBuf>,
 }
 
+/// What the build must be, beyond a valid signature. A glob (`*`, `?`) or an exact value.
+#[derive(Debug, Args, Default)]
+pub struct PolicyArgs {
+    /// The source repository the provenance must name (`https://github.com/OWNER/REPO`).
+    #[arg(long, value_name = "URL")]
+    pub expect_repository: Option<String>,
+    /// The workflow file that must have built the package (`.github/workflows/release.yml`).
+    #[arg(long, value_name = "PATH")]
+    pub expect_workflow: Option<String>,
+    /// The git ref the build must have run on (`refs/tags/v*`).
+    #[arg(long, value_name = "REF")]
+    pub expect_ref: Option<String>,
+    /// The builder id the provenance must name.
+    #[arg(long, value_name = "ID")]
+    pub expect_builder: Option<String>,
+    /// The kind of runner the certificate must name (`github-hosted`).
+    #[arg(long, value_name = "KIND")]
+    pub expect_runner: Option<String>,
+}
+
+impl PolicyArgs {
+    pub fn policy(&self) -> provdiff_attest::IdentityPolicy {
+        let pattern = |value: &Option<String>| value.clone().map(provdiff_attest::Pattern);
+        provdiff_attest::IdentityPolicy {
+            repository: pattern(&self.expect_repository),
+            workflow: pattern(&self.expect_workflow),
+            git_ref: pattern(&self.expect_ref),
+            builder: pattern(&self.expect_builder),
+            runner: self.expect_runner.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The published package tarball (.tgz).
@@ -63,6 +96,8 @@ pub struct CheckArgs {
     pub package_dir: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,
@@ -85,6 +120,8 @@ pub struct VerifyArgs {
     pub package: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,

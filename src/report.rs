@@ -209,6 +209,7 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Re
     for finding in findings {
         let severity = match finding.severity {
             Severity::Info => "info",
+            Severity::Warning => "warning",
             Severity::Explained => "explained",
             Severity::Inconclusive => "inconclusive",
             Severity::Mismatch => "MISMATCH",

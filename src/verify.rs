@@ -55,8 +55,8 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
         }
     };
     let verifier = inputs::verifier(&args.trust)?;
-    let verification =
-        verifier.verify(&attestations, &PackageSubject { name: name.clone(), version: version.clone(), sha512 });
+    let subject = PackageSubject { name: name.clone(), version: version.clone(), sha512 };
+    let verification = verifier.verify(&attestations, &subject, &args.policy.policy());
     let verified = verification.is_verified();
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -6,14 +6,18 @@
 //! result is a typed record of what was verified and findings for what was not.
 
 mod bundle;
+mod claims;
 mod input;
+mod policy;
 mod provenance;
 mod statement;
 mod trust;
 mod verify;
 
 pub use bundle::{BundleArtifact, BundleReport, KeyError, SignerPolicy, parse_public_key_pem};
+pub use claims::{CertificateClaims, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER};
 pub use input::{InputError, RawAttestation, parse_attestations};
+pub use policy::{IdentityPolicy, Pattern};
 pub use provenance::Provenance;
 pub use sigstore_verify::types::DerPublicKey;
 pub use statement::{AttestationKind, NPM_PUBLISH_V01, SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02, npm_purl};

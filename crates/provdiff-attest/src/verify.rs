@@ -16,7 +16,9 @@ use sigstore_verify::types::{
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 
+use crate::claims::CertificateClaims;
 use crate::input::RawAttestation;
+use crate::policy::IdentityPolicy;
 use crate::provenance::Provenance;
 use crate::statement::{AttestationKind, IN_TOTO_PAYLOAD_TYPE, Statement, StatementProblem, npm_purl};
 use crate::trust::{KeyUsage, NpmKey, TrustError, TrustMaterial, TrustOrigin};
@@ -40,8 +42,8 @@ pub struct VerifiedProvenance {
     /// The certificate's subject alternative name: the workflow that signed.
     pub signer_identity: String,
     pub signer_issuer: Option<String>,
-    /// `github-hosted` or `self-hosted`, when the certificate says.
-    pub runner_environment: Option<String>,
+    /// What the signing certificate claims about the build (checked against the predicate).
+    pub certificate: CertificateClaims,
     pub log_index: Option<u64>,
     pub log_integrated_time: Option<Timestamp>,
 }
@@ -155,7 +157,13 @@ impl Verifier {
         Ok(())
     }
 
-    pub fn verify(&self, attestations: &[RawAttestation], subject: &PackageSubject) -> Verification {
+    /// Verifies every attestation, then holds the verified provenance to `policy`.
+    pub fn verify(
+        &self,
+        attestations: &[RawAttestation],
+        subject: &PackageSubject,
+        policy: &IdentityPolicy,
+    ) -> Verification {
         let mut verification = Verification {
             attestations: Vec::new(),
             provenance: None,
@@ -209,6 +217,9 @@ impl Verifier {
                 Code::ProvenanceAmbiguous,
                 format!("{count} provenance attestations were given; provdiff verifies exactly one"),
             )),
+        }
+        if let Some(provenance) = &verification.provenance {
+            verification.findings.extend(policy.check(provenance));
         }
         match publishes.len() {
             0 => verification.findings.push(Finding::new(
@@ -344,7 +355,7 @@ impl Verifier {
                     tarball_sha512: subject.sha512,
                     signer_identity: result.identity().map(|identity| identity.to_string()).unwrap_or_default(),
                     signer_issuer: result.issuer().map(str::to_string),
-                    runner_environment: certificate.and_then(|c| c.ci_claims.runner_environment.clone()),
+                    certificate: certificate.map(CertificateClaims::from_certificate).unwrap_or_default(),
                     log_index,
                     log_integrated_time: result.integrated_time(),
                     provenance,
@@ -580,35 +591,10 @@ fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenan
         context.fail(Code::ClaimsDisagree, "the provenance was not signed with a certificate".into());
         return;
     };
-    let claims = &certificate.ci_claims;
-    let legacy = &claims.deprecated_github;
-    let repository = claims.source_repository_uri.clone().or_else(|| {
-        // Early-2023 certificates carry only `owner/repo` (OID .1.5); GitHub is then the host.
-        legacy.workflow_repository.as_ref().map(|owner_repo| format!("https://github.com/{owner_repo}"))
-    });
-    let commit = claims.source_repository_digest.clone().or_else(|| legacy.workflow_sha.clone());
-    match repository {
-        None => context.fail(Code::ClaimsDisagree, "the certificate names no source repository".into()),
-        Some(repository) if !same_repository(&repository, &provenance.repository) => context.fail(
-            Code::ClaimsDisagree,
-            format!("the certificate was issued to {repository}, the predicate names {}", provenance.repository),
-        ),
-        Some(_) => {}
-    }
-    match commit {
-        None => context.fail(Code::ClaimsDisagree, "the certificate names no source commit".into()),
-        Some(commit) if !commit.eq_ignore_ascii_case(&provenance.commit) => context.fail(
-            Code::ClaimsDisagree,
-            format!("the certificate was issued for commit {commit}, the predicate names {}", provenance.commit),
-        ),
-        Some(_) => {}
-    }
-    if context.findings.is_empty() {
+    let problems = CertificateClaims::from_certificate(certificate).disagreements(provenance);
+    if problems.is_empty() {
         context.checks.push("certificate-claims");
+    } else {
+        context.fail(Code::ClaimsDisagree, problems.join("; "));
     }
-}
-
-fn same_repository(a: &str, b: &str) -> bool {
-    let normalize = |url: &str| url.trim_end_matches('/').trim_end_matches(".git").to_ascii_lowercase();
-    normalize(a) == normalize(b)
 }

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub enum Severity {
     /// Context only; never changes the verdict.
     Info,
+    /// Worth a person's attention, but does not change the verdict.
+    Warning,
     /// A difference with a known, benign cause, listed so nobody has to take it on trust.
     Explained,
     /// Cannot be proven either way without rebuilding.
@@ -80,6 +82,10 @@ codes! {
         "No npm registry key matches the publish attestation's key hint at its log time.";
     ClaimsDisagree = "claims-disagree", Unverified,
         "The signing certificate's repository or commit differs from the one the provenance names, or the certificate names none.";
+    IdentityPolicyFailed = "identity-policy-failed", Unverified,
+        "The verified provenance does not meet an --expect-… identity policy (repository, workflow, ref, builder, runner).";
+    SelfHostedRunner = "self-hosted-runner", Warning,
+        "The build ran on a self-hosted runner, whose environment the repository's owner controls.";
     AttestationIgnored = "attestation-ignored", Info,
         "An attestation of a kind provdiff does not use (neither SLSA provenance nor npm publish) was skipped.";
     PublishNotChecked = "publish-not-checked", Info,

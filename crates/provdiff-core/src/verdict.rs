@@ -40,7 +40,7 @@ impl Verdict {
             Some(Severity::Unverified) => Verdict::Unverified,
             Some(Severity::Mismatch) => Verdict::Mismatch,
             Some(Severity::Inconclusive) => Verdict::Inconclusive,
-            Some(Severity::Info | Severity::Explained) | None => match agreement {
+            Some(Severity::Info | Severity::Warning | Severity::Explained) | None => match agreement {
                 Some(EncodingLevel::Compressed) => Verdict::Identical,
                 Some(EncodingLevel::Tar | EncodingLevel::Entries) => Verdict::Equivalent,
                 None => Verdict::Mismatch,

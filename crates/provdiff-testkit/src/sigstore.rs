@@ -84,6 +84,17 @@ pub struct ProvenanceSpec {
     /// predicate's (for tests of the cross-check).
     pub certificate_repository: Option<String>,
     pub certificate_commit: Option<String>,
+    pub certificate_ref: Option<String>,
+    pub certificate_workflow: Option<String>,
+    /// The OIDC issuer the certificate names.
+    pub issuer: String,
+    /// The runner kind the certificate names (`github-hosted`, `self-hosted`).
+    pub runner: String,
+    /// Only the legacy GitHub extensions (`.1.1`–`.1.6`), as certificates of early 2023 had.
+    pub legacy_claims_only: bool,
+    /// A reusable workflow that signed instead of the repository's own (slsa-github-generator):
+    /// it becomes the certificate's SAN and build signer, while the repository claims stay.
+    pub signer_workflow: Option<String>,
 }
 
 impl ProvenanceSpec {
@@ -102,6 +113,12 @@ impl ProvenanceSpec {
             slsa: SlsaShape::V1,
             certificate_repository: None,
             certificate_commit: None,
+            certificate_ref: None,
+            certificate_workflow: None,
+            issuer: GITHUB_ISSUER.to_string(),
+            runner: "github-hosted".to_string(),
+            legacy_claims_only: false,
+            signer_workflow: None,
         }
     }
 
@@ -129,7 +146,7 @@ impl ProvenanceSpec {
                     }]
                 },
                 "runDetails": {
-                    "builder": {"id": "https://github.com/actions/runner/github-hosted"},
+                    "builder": {"id": format!("https://github.com/actions/runner/{}", self.runner)},
                     "metadata": {"invocationId": format!("{}/actions/runs/1/attempts/1", self.repository)}
                 }
             }),
@@ -159,32 +176,43 @@ impl ProvenanceSpec {
     fn claims(&self) -> Vec<Claim> {
         let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
         let commit = self.certificate_commit.as_deref().unwrap_or(&self.commit);
-        let workflow = format!("{repository}/{}@{}", self.workflow_path, self.git_ref);
+        let git_ref = self.certificate_ref.as_deref().unwrap_or(&self.git_ref);
+        let workflow_path = self.certificate_workflow.as_deref().unwrap_or(&self.workflow_path);
+        let workflow = format!("{repository}/{workflow_path}@{git_ref}");
+        let signer = self.signer_workflow.clone().unwrap_or_else(|| workflow.clone());
         let der = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Der };
         let raw = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Raw };
         let owner_repo = repository.splitn(4, '/').nth(3).unwrap_or_default();
-        vec![
-            raw(1, GITHUB_ISSUER),
+        let mut claims = vec![
+            raw(1, &self.issuer),
             raw(2, "release"),
             raw(3, commit),
             raw(4, "publish"),
             raw(5, owner_repo),
-            raw(6, &self.git_ref),
-            der(8, GITHUB_ISSUER),
-            der(9, &workflow),
-            der(10, commit),
-            der(11, "github-hosted"),
-            der(12, repository),
-            der(13, commit),
-            der(14, &self.git_ref),
-            der(18, &workflow),
-            der(19, commit),
-            der(20, "release"),
-            der(21, &format!("{repository}/actions/runs/1/attempts/1")),
-        ]
+            raw(6, git_ref),
+        ];
+        if !self.legacy_claims_only {
+            claims.extend([
+                der(8, &self.issuer),
+                der(9, &signer),
+                der(10, commit),
+                der(11, &self.runner),
+                der(12, repository),
+                der(13, commit),
+                der(14, git_ref),
+                der(18, &workflow),
+                der(19, commit),
+                der(20, "release"),
+                der(21, &format!("{repository}/actions/runs/1/attempts/1")),
+            ]);
+        }
+        claims
     }
 
     fn identity(&self) -> String {
+        if let Some(signer) = &self.signer_workflow {
+            return signer.clone();
+        }
         let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
         format!("{repository}/{}@{}", self.workflow_path, self.git_ref)
     }
@@ -260,12 +288,21 @@ impl SigstoreInstance {
 
     /// npm's `keys.json` format, listing this instance's registry key.
     pub fn npm_keys_json(&self) -> String {
-        let keys = json!({"keys": [{
+        serde_json::to_string_pretty(&json!({"keys": [self.npm_key_entry("2020-01-01T00:00:00.000Z", None)]}))
+            .expect("JSON values serialize")
+    }
+
+    /// One `keys.json` entry for this instance's registry key, valid from `start` until `end`.
+    pub fn npm_key_entry(&self, start: &str, end: Option<&str>) -> Value {
+        let mut valid_for = json!({"start": start});
+        if let Some(end) = end {
+            valid_for["end"] = json!(end);
+        }
+        json!({
             "keyId": self.npm_key_id,
             "keyUsage": "npm:attestations",
-            "publicKey": {"rawBytes": b64(&self.npm.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": {"start": "2020-01-01T00:00:00.000Z"}}
-        }]});
-        serde_json::to_string_pretty(&keys).expect("JSON values serialize")
+            "publicKey": {"rawBytes": b64(&self.npm.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": valid_for}
+        })
     }
 
     pub fn npm_key_id(&self) -> &str {

@@ -1,0 +1,351 @@
+//! Every bundle shape npm has published, signed by the testkit's throwaway Sigstore instance and
+//! verified through the real path; and for each check, a negative case that fails for exactly
+//! that check's reason (its finding code is the only failure reported).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, SystemTime};
+
+use provdiff_attest::{
+    IdentityPolicy, PackageSubject, Pattern, TrustMaterial, Verification, Verifier, parse_attestations,
+};
+use provdiff_core::{Code, Severity, Sha512};
+use provdiff_testkit::{
+    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
+};
+use serde_json::Value;
+
+const REPO: &str = "https://github.com/example/widget";
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+struct Setup {
+    instance: SigstoreInstance,
+    sha512: Sha512,
+}
+
+impl Setup {
+    fn new() -> Self {
+        Self { instance: SigstoreInstance::new(), sha512: Sha512::digest(b"the tarball") }
+    }
+
+    fn spec(&self) -> ProvenanceSpec {
+        ProvenanceSpec::new("widget", "1.2.3", self.sha512, REPO, COMMIT)
+    }
+
+    fn verifier_with_keys(&self, npm_keys: &str) -> Verifier {
+        let trust = TrustMaterial::embedded()
+            .unwrap()
+            .with_trusted_root(&self.instance.trusted_root_json(), "test root")
+            .unwrap()
+            .with_npm_keys(npm_keys, "test keys")
+            .unwrap();
+        Verifier::new(&trust).unwrap()
+    }
+
+    fn verify_with(&self, response: &str, npm_keys: &str, policy: &IdentityPolicy) -> Verification {
+        let attestations = parse_attestations(response.as_bytes(), "attestations.json").unwrap();
+        let subject = PackageSubject { name: "widget".into(), version: "1.2.3".into(), sha512: self.sha512 };
+        self.verifier_with_keys(npm_keys).verify(&attestations, &subject, policy)
+    }
+
+    fn verify(&self, response: &str) -> Verification {
+        self.verify_with(response, &self.instance.npm_keys_json(), &IdentityPolicy::default())
+    }
+
+    fn publish(&self) -> String {
+        self.instance.sign_publish("widget", "1.2.3", &self.sha512, SystemTime::now() - Duration::from_secs(60))
+    }
+
+    fn response(&self, provenance: &str, publish: &str) -> String {
+        SigstoreInstance::attestations_response(&[(SLSA_V1, provenance), (NPM_PUBLISH, publish)])
+    }
+}
+
+fn failures(verification: &Verification) -> Vec<Code> {
+    verification.findings.iter().filter(|f| f.severity == Severity::Unverified).map(|f| f.code).collect()
+}
+
+/// Asserts that verification fails, and only because of `code`.
+fn fails_only_with(verification: &Verification, code: Code) {
+    assert_eq!(failures(verification), [code], "{:#?}", verification.findings);
+    assert!(!verification.is_verified());
+}
+
+fn edit(bundle: &str, change: impl FnOnce(&mut Value)) -> String {
+    let mut value: Value = serde_json::from_str(bundle).unwrap();
+    change(&mut value);
+    value.to_string()
+}
+
+/// Flips a bit in the middle of a base64 field.
+fn corrupt_base64(value: &mut Value) {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let mut bytes = engine.decode(value.as_str().unwrap()).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    *value = Value::String(engine.encode(bytes));
+}
+
+#[test]
+fn every_bundle_shape_verifies() {
+    let setup = Setup::new();
+    for version in [BundleVersion::V01, BundleVersion::V02, BundleVersion::V03] {
+        for entry in [EntryKind::Intoto002, EntryKind::Dsse001] {
+            for slsa in [SlsaShape::V1, SlsaShape::V02] {
+                let mut spec = setup.spec();
+                (spec.bundle_version, spec.entry_kind, spec.slsa) = (version, entry, slsa);
+                let provenance = setup.instance.sign_provenance(&spec);
+                let predicate_type = if slsa == SlsaShape::V1 { SLSA_V1 } else { SLSA_V02 };
+                let response = SigstoreInstance::attestations_response(&[
+                    (predicate_type, &provenance),
+                    (NPM_PUBLISH, &setup.publish()),
+                ]);
+                let verification = setup.verify(&response);
+                assert!(verification.is_verified(), "{version:?} {entry:?} {slsa:?}: {:#?}", verification.findings);
+                let verified = verification.provenance.unwrap();
+                assert_eq!(
+                    (verified.provenance.repository.as_str(), verified.provenance.commit.as_str()),
+                    (REPO, COMMIT)
+                );
+                assert!(verification.publish.is_some());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bare_provenance_bundle_verifies_alone_and_says_publish_was_not_checked() {
+    let setup = Setup::new();
+    let verification = setup.verify(&setup.instance.sign_provenance(&setup.spec()));
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    assert!(verification.publish.is_none());
+    assert!(verification.findings.iter().any(|f| f.code == Code::PublishNotChecked));
+}
+
+#[test]
+fn certificates_of_early_2023_with_legacy_claims_only_verify() {
+    let setup = Setup::new();
+    let mut spec = setup.spec();
+    spec.legacy_claims_only = true;
+    spec.bundle_version = BundleVersion::V01;
+    spec.entry_kind = EntryKind::Intoto002;
+    let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    assert!(verification.provenance.unwrap().certificate.legacy_only);
+}
+
+#[test]
+fn builds_signed_by_a_reusable_generator_workflow_verify() {
+    // slsa-github-generator: the certificate names the generator's workflow as signer, while the
+    // source repository, commit, ref and top-level workflow claims are the caller's.
+    let setup = Setup::new();
+    let mut spec = setup.spec();
+    spec.signer_workflow = Some(
+        "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v1.6.0".into(),
+    );
+    let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    assert!(verification.provenance.unwrap().signer_identity.contains("slsa-github-generator"));
+}
+
+#[test]
+fn each_check_fails_for_its_own_reason() {
+    let setup = Setup::new();
+    let good = setup.instance.sign_provenance(&setup.spec());
+    let publish = setup.publish();
+    type Tamper = fn(&mut Value);
+    let tampers: [(&str, Tamper, Code); 7] = [
+        ("dsse signature", |b| corrupt_base64(&mut b["dsseEnvelope"]["signatures"][0]["sig"]), Code::SignatureInvalid),
+        (
+            "signed entry timestamp",
+            |b| {
+                corrupt_base64(
+                    &mut b["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"],
+                )
+            },
+            Code::TlogInvalid,
+        ),
+        (
+            "inclusion proof hash",
+            |b| corrupt_base64(&mut b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0]),
+            Code::TlogInvalid,
+        ),
+        (
+            "log entry body",
+            |b| corrupt_base64(&mut b["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]),
+            Code::TlogInvalid,
+        ),
+        (
+            "certificate signature",
+            |b| {
+                // The last bytes of a DER certificate are its signature.
+                use base64::Engine;
+                let engine = base64::engine::general_purpose::STANDARD;
+                let field = &mut b["verificationMaterial"]["certificate"]["rawBytes"];
+                let mut der = engine.decode(field.as_str().unwrap()).unwrap();
+                let last = der.len() - 3;
+                der[last] ^= 0x01;
+                *field = Value::String(engine.encode(der));
+            },
+            Code::CertificateInvalid,
+        ),
+        (
+            "media type",
+            |b| b["mediaType"] = Value::String("application/vnd.dev.sigstore.bundle+json;version=9".into()),
+            Code::BundleMalformed,
+        ),
+        (
+            "payload type",
+            |b| b["dsseEnvelope"]["payloadType"] = Value::String("application/json".into()),
+            Code::StatementInvalid,
+        ),
+    ];
+    for (what, tamper, code) in tampers {
+        let verification = setup.verify(&setup.response(&edit(&good, tamper), &publish));
+        assert_eq!(failures(&verification), [code], "{what}: {:#?}", verification.findings);
+    }
+}
+
+#[test]
+fn a_bundle_from_another_instance_does_not_verify() {
+    let setup = Setup::new();
+    let stranger = SigstoreInstance::new();
+    let provenance = stranger.sign_provenance(&setup.spec());
+    let verification = setup.verify(&setup.response(&provenance, &setup.publish()));
+    assert!(!verification.is_verified());
+    assert!(
+        failures(&verification).contains(&Code::CertificateInvalid)
+            || failures(&verification).contains(&Code::TlogInvalid)
+    );
+}
+
+#[test]
+fn statements_are_matched_by_their_signed_content() {
+    let setup = Setup::new();
+    let spec = setup.spec();
+    // Signed with a wrong subject digest, name, type, or no subject at all.
+    type Change = fn(&mut Value);
+    let cases: [(Change, Code); 5] = [
+        (|s| s["subject"][0]["digest"]["sha512"] = Value::String("00".repeat(64)), Code::SubjectDigestMismatch),
+        (|s| s["subject"][0]["name"] = Value::String("pkg:npm/other@1.2.3".into()), Code::SubjectNameMismatch),
+        (|s| s["_type"] = Value::String("https://in-toto.io/Statement/v9".into()), Code::StatementInvalid),
+        (|s| s["subject"] = Value::Array(vec![]), Code::StatementInvalid),
+        (
+            |s| {
+                let first = s["subject"][0].clone();
+                s["subject"] = Value::Array(vec![first.clone(), first]);
+            },
+            Code::StatementInvalid,
+        ),
+    ];
+    for (change, code) in cases {
+        let mut statement = spec.statement();
+        change(&mut statement);
+        let provenance = setup.instance.sign_statement_as_workflow(&spec, &statement);
+        let verification = setup.verify(&setup.response(&provenance, &setup.publish()));
+        assert!(failures(&verification).contains(&code), "{code}: {:#?}", verification.findings);
+        assert!(!verification.is_verified());
+    }
+
+    // The registry's unsigned label disagrees with the signed predicate type.
+    let provenance = setup.instance.sign_provenance(&spec);
+    let response = SigstoreInstance::attestations_response(&[(SLSA_V02, &provenance), (NPM_PUBLISH, &setup.publish())]);
+    fails_only_with(&setup.verify(&response), Code::PredicateTypeMismatch);
+
+    // A publish attestation given twice is refused rather than one picked.
+    let response = SigstoreInstance::attestations_response(&[
+        (SLSA_V1, &provenance),
+        (NPM_PUBLISH, &setup.publish()),
+        (NPM_PUBLISH, &setup.publish()),
+    ]);
+    fails_only_with(&setup.verify(&response), Code::ProvenanceAmbiguous);
+}
+
+#[test]
+fn certificate_claims_must_agree_with_the_predicate() {
+    let setup = Setup::new();
+    let changes: [fn(&mut ProvenanceSpec); 5] = [
+        |s| s.certificate_repository = Some("https://github.com/attacker/other".into()),
+        |s| s.certificate_commit = Some("f".repeat(40)),
+        |s| s.certificate_ref = Some("refs/heads/main".into()),
+        |s| s.certificate_workflow = Some(".github/workflows/other.yml".into()),
+        |s| s.issuer = "https://accounts.google.com".into(),
+    ];
+    for change in changes {
+        let mut spec = setup.spec();
+        change(&mut spec);
+        let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+        fails_only_with(&verification, Code::ClaimsDisagree);
+    }
+}
+
+#[test]
+fn npm_keys_are_chosen_by_hint_and_validity_window() {
+    let setup = Setup::new();
+    let provenance = setup.instance.sign_provenance(&setup.spec());
+    let keys = |start: &str, end: Option<&str>| {
+        serde_json::json!({"keys": [setup.instance.npm_key_entry(start, end)]}).to_string()
+    };
+    let old_publish = setup.instance.sign_publish(
+        "widget",
+        "1.2.3",
+        &setup.sha512,
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600), // 2025-01-01
+    );
+    let response = setup.response(&provenance, &old_publish);
+    let none = IdentityPolicy::default();
+    // Valid when the log integrated it: verifies.
+    let verification = setup.verify_with(&response, &keys("2022-12-01T00:00:00Z", Some("2025-01-29T00:00:00Z")), &none);
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    // The key's window ended before the log time: refused.
+    let verification = setup.verify_with(&response, &keys("2022-12-01T00:00:00Z", Some("2024-06-01T00:00:00Z")), &none);
+    fails_only_with(&verification, Code::PublishKeyUnknown);
+    // The key's window starts after the log time: refused.
+    let verification = setup.verify_with(&response, &keys("2025-01-13T00:00:00Z", None), &none);
+    fails_only_with(&verification, Code::PublishKeyUnknown);
+    // No key with that hint at all.
+    let other = SigstoreInstance::new();
+    let verification = setup.verify_with(&response, &other.npm_keys_json(), &none);
+    fails_only_with(&verification, Code::PublishKeyUnknown);
+    // A key listed under the right hint but that is not the signer's.
+    let mut forged = other.npm_key_entry("2020-01-01T00:00:00Z", None);
+    forged["keyId"] = Value::String(setup.instance.npm_key_id().to_string());
+    let forged = serde_json::json!({"keys": [forged]}).to_string();
+    let trust = TrustMaterial::embedded().unwrap().with_npm_keys(&forged, "forged");
+    assert!(trust.is_err(), "a key listed under another key's id is refused when loading");
+}
+
+#[test]
+fn identity_policy_and_runner_warnings() {
+    let setup = Setup::new();
+    let response = setup.response(&setup.instance.sign_provenance(&setup.spec()), &setup.publish());
+    let keys = setup.instance.npm_keys_json();
+    let pattern = |p: &str| Some(Pattern(p.into()));
+    let meets = IdentityPolicy {
+        repository: pattern(REPO),
+        workflow: pattern(".github/workflows/*.yml"),
+        git_ref: pattern("refs/tags/v*"),
+        builder: pattern("https://github.com/actions/runner/*"),
+        runner: Some("github-hosted".into()),
+    };
+    assert!(setup.verify_with(&response, &keys, &meets).is_verified());
+    let misses = [
+        IdentityPolicy { repository: pattern("https://github.com/example/other"), ..Default::default() },
+        IdentityPolicy { workflow: pattern(".github/workflows/ci.yml"), ..Default::default() },
+        IdentityPolicy { git_ref: pattern("refs/heads/*"), ..Default::default() },
+        IdentityPolicy { builder: pattern("https://example.com/builder"), ..Default::default() },
+        IdentityPolicy { runner: Some("self-hosted".into()), ..Default::default() },
+    ];
+    for policy in misses {
+        fails_only_with(&setup.verify_with(&response, &keys, &policy), Code::IdentityPolicyFailed);
+    }
+
+    let mut spec = setup.spec();
+    spec.runner = "self-hosted".into();
+    let response = setup.response(&setup.instance.sign_provenance(&spec), &setup.publish());
+    let verification = setup.verify_with(&response, &keys, &IdentityPolicy::default());
+    assert!(verification.is_verified(), "a self-hosted runner is a warning, not a failure");
+    assert!(verification.findings.iter().any(|f| f.code == Code::SelfHostedRunner && f.severity == Severity::Warning));
+    let strict = IdentityPolicy { runner: Some("github-hosted".into()), ..Default::default() };
+    assert!(!setup.verify_with(&response, &keys, &strict).is_verified());
+}
