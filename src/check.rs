@@ -51,9 +51,14 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             location: repository.location().to_string(),
             package_dir: package_dir.clone(),
             package_dir_found_by: found_by.to_string(),
+            workspace_root: None,
         });
         let source = commit.subtree(&package_dir)?;
-        compare(&mut report, &published, &source, &provenance)?;
+        let workspace = provdiff_npm::find_workspace(&package_dir, |path| commit.read(path).ok());
+        if let (Some(workspace), Some(source)) = (&workspace, report.source.as_mut()) {
+            source.workspace_root = Some(workspace.root.clone());
+        }
+        compare(&mut report, &published, &source, &provenance, workspace.as_ref())?;
     }
     report.findings.extend(report.attestation.findings.iter().cloned());
     report.findings.extend(published.findings.iter().cloned());
@@ -87,6 +92,7 @@ fn compare(
     published: &PublishedTarball,
     source: &dyn provdiff_core::SourceTree,
     provenance: &VerifiedProvenance,
+    workspace: Option<&provdiff_npm::Workspace>,
 ) -> Result<()> {
     let source_manifest =
         Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
@@ -97,7 +103,8 @@ fn compare(
     let (candidates, rules_source) = candidate_rules(provenance);
     let mut best: Option<(usize, Packed, provdiff_diff::TreeComparison)> = None;
     for rules in candidates {
-        let packed = provdiff_npm::pack(source, rules).with_context(|| format!("cannot pack {}", source.describe()))?;
+        let packed = provdiff_npm::pack(source, rules, workspace)
+            .with_context(|| format!("cannot pack {}", source.describe()))?;
         let comparison = compare_trees(&published.tree, &provdiff_npm::to_tree(&packed.files), &options);
         let differences = comparison.findings.iter().filter(|f| f.severity > provdiff_core::Severity::Info).count();
         if best.as_ref().is_none_or(|(fewest, _, _)| differences < *fewest) {

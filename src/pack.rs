@@ -41,11 +41,18 @@ pub fn run(args: &PackArgs) -> Result<u8> {
             let commit = repository.commit(rev)?;
             let dir = args.package_dir.as_deref().unwrap_or("");
             let source = commit.subtree(dir)?;
-            provdiff_npm::pack(&source, rules).with_context(|| format!("cannot pack {}", source_name(&source)))?
+            let workspace = provdiff_npm::find_workspace(dir, |path| commit.read(path).ok());
+            provdiff_npm::pack(&source, rules, workspace.as_ref())
+                .with_context(|| format!("cannot pack {}", source_name(&source)))?
         }
         (None, Some(dir)) => {
             let source = provdiff_npm::DirSource::open(dir)?;
-            provdiff_npm::pack(&source, rules).with_context(|| format!("cannot pack {}", dir.display()))?
+            // npm looks for a workspace root above the package on disk.
+            let absolute = fs_err::canonicalize(dir)?;
+            let relative = absolute.to_string_lossy().trim_start_matches('/').to_string();
+            let workspace = provdiff_npm::find_workspace(&relative, |path| std::fs::read(format!("/{path}")).ok());
+            provdiff_npm::pack(&source, rules, workspace.as_ref())
+                .with_context(|| format!("cannot pack {}", dir.display()))?
         }
         (None, None) => bail!("give a directory, or --repo and --rev"),
     };

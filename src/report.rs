@@ -38,6 +38,8 @@ pub struct SourceInfo {
     /// The package's directory in the repository (`""` for the root).
     pub package_dir: String,
     pub package_dir_found_by: String,
+    /// The monorepo root whose ignore files npm also applies, when the package is a workspace.
+    pub workspace_root: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -121,6 +123,10 @@ impl CheckReport {
             let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
             writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
             writeln!(out, "            read from {}", source.location)?;
+            if let Some(root) = &source.workspace_root {
+                let root = if root.is_empty() { "the repository root" } else { root };
+                writeln!(out, "            a workspace of {root}: its ignore files apply too, as npm applies them")?;
+            }
         }
         match &self.comparison {
             Some(comparison) => {

@@ -175,7 +175,8 @@ fn a_package_in_a_monorepo_is_found_by_name() {
     let commit = repo.commit(&files, "monorepo");
     let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
     let tree = repository.commit(&commit).unwrap();
-    let packed = provdiff_npm::pack(&tree.subtree("packages/widget").unwrap(), provdiff_npm::NpmRules::LATEST).unwrap();
+    let packed =
+        provdiff_npm::pack(&tree.subtree("packages/widget").unwrap(), provdiff_npm::NpmRules::LATEST, None).unwrap();
     fs_err::write(dir.path().join("package.tgz"), &packed.tgz).unwrap();
     let instance = provdiff_testkit::SigstoreInstance::new();
     let sha512 = provdiff_core::Sha512::digest(&packed.tgz);

@@ -75,7 +75,7 @@ impl Scenario {
         let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
         let commit_tree = repository.commit(&commit).unwrap();
         let source = commit_tree.subtree("").unwrap();
-        let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST).unwrap();
+        let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST, None).unwrap();
         let mut published = packed.files.clone();
         alter(&mut published);
         let tgz = if published == packed.files {

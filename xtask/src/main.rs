@@ -1,6 +1,7 @@
 //! Development tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod bench;
 mod example;
 mod process;
 mod trust;
@@ -27,6 +28,24 @@ enum Task {
     },
     /// Regenerate the offline example under `examples/hello` with the testkit.
     Example,
+    /// Measure provdiff side by side with its peers; results go to docs/BENCHMARKS.md.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// Attestation verification: provdiff against sigstore-js and sigstore-python.
+    Verify {
+        /// In-process iterations per case.
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+        /// Whole-process runs per case (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -34,6 +53,7 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
+        Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
     }
 }
 

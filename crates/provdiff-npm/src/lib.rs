@@ -11,12 +11,14 @@ mod manifest;
 mod pack;
 mod packlist;
 mod tarball;
+mod workspace;
 
 pub use dir::{DirError, DirSource};
 pub use manifest::{Manifest, ManifestError, normalize_relative};
 pub use pack::{NPM_MTIME, PackedFile, gzip, npm_file_mode, to_tree, write_tar};
 pub use packlist::{NpmRules, PackList, PacklistError, Selected, npm_order, packlist};
 pub use tarball::{GzipInfo, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, read_tarball};
+pub use workspace::{Workspace, find_workspace};
 
 use provdiff_core::{SourceError, SourceTree};
 
@@ -29,9 +31,10 @@ pub struct Packed {
     pub tgz: Vec<u8>,
 }
 
-/// Selects and packs the package at the root of `tree` as `npm pack` would.
-pub fn pack(tree: &dyn SourceTree, rules: NpmRules) -> Result<Packed, PacklistError> {
-    let list = packlist(tree, rules)?;
+/// Selects and packs the package at the root of `tree` as `npm pack` would (with its workspace's
+/// out-of-tree ignore rules, when it is a workspace: see [`find_workspace`]).
+pub fn pack(tree: &dyn SourceTree, rules: NpmRules, workspace: Option<&Workspace>) -> Result<Packed, PacklistError> {
+    let list = packlist(tree, rules, workspace)?;
     let files = list
         .files
         .iter()

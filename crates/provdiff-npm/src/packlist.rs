@@ -18,6 +18,7 @@ use provdiff_core::{Code, Finding, SourceKind, SourceTree};
 
 use crate::glob::{GlobError, GlobOptions, Rule};
 use crate::manifest::{Manifest, ManifestError};
+use crate::workspace::Workspace;
 
 /// An era of npm's file selection: the npm releases that pack identically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -155,7 +156,7 @@ impl NpmRules {
     }
 
     fn glob_options(self) -> GlobOptions {
-        GlobOptions { posix_classes: self >= Self::Npm9_6_3 }
+        GlobOptions { posix_classes: self >= Self::Npm9_6_3, match_base: true }
     }
 }
 
@@ -253,6 +254,17 @@ impl RuleSet {
 const ALL_SETS: [RuleSet; 5] =
     [RuleSet::Defaults, RuleSet::PackageJson, RuleSet::NpmIgnore, RuleSet::GitIgnore, RuleSet::Strict];
 const SUBDIR_SETS: [RuleSet; 4] = [RuleSet::Defaults, RuleSet::NpmIgnore, RuleSet::GitIgnore, RuleSet::Strict];
+const BUNDLED_SETS: [RuleSet; 2] = [RuleSet::PackageJson, RuleSet::Strict];
+
+/// What a walked package is to the project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PackageKind {
+    Project,
+    /// A real directory under `node_modules`: only its `files` and the strict rules apply at its
+    /// root (its subdirectories use the ordinary rule sets). Linked dependencies, which npm walks
+    /// with every rule set, are not followed (see `gather_bundles`).
+    BundledDependency,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Child {
@@ -321,6 +333,8 @@ struct Walker<'a> {
     /// Files `files` names directly in this directory (root: relative to the root).
     required: Vec<String>,
     ignore_walk_6_0_4: bool,
+    /// The package has `workspaces` (see [`Packer::walk`]).
+    workspaces: bool,
 }
 
 impl Walker<'_> {
@@ -375,19 +389,24 @@ struct Packer<'t> {
     index: Index,
     era: NpmRules,
     glob: GlobOptions,
-    manifest: Manifest,
-    /// A root with `workspaces` gives every subdirectory npm's full rule-set list, `package.json`
-    /// included (read as an ignore file): an npm quirk, reproduced.
-    workspaces_root: bool,
     defaults: Vec<Rule>,
+    /// The project root's defaults: npm's, plus a workspace's out-of-tree ignore files.
+    project_defaults: Vec<Rule>,
+    /// Packages already walked (bundled dependencies can depend on each other).
+    seen: std::collections::HashSet<String>,
     /// npm-packlist 8.0.0/8.0.1 drop a forced doc everywhere once `files` excludes it.
     forced_docs: Vec<String>,
     result: Vec<String>,
     findings: Vec<Finding>,
 }
 
-/// Computes what `npm pack` of era `rules` would include from the package at the root of `tree`.
-pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, PacklistError> {
+/// Computes what `npm pack` of era `rules` would include from the package at the root of `tree`,
+/// with the out-of-tree ignore rules of its `workspace`, if it is one.
+pub fn packlist(
+    tree: &dyn SourceTree,
+    rules: NpmRules,
+    workspace: Option<&Workspace>,
+) -> Result<PackList, PacklistError> {
     let mut findings = Vec::new();
     let index = Index::build(tree, &mut findings);
     if !matches!(index.child("package.json"), Some(Child::File { .. })) {
@@ -403,22 +422,26 @@ pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, Pack
     }
     let glob = rules.glob_options();
     let defaults = parse_static(DEFAULTS, glob)?;
-    let workspaces_root = manifest.raw.get("workspaces").is_some_and(|value| !value.is_null() && value != false);
+    let mut project_defaults = defaults.clone();
+    for (path, text) in workspace.map(|workspace| workspace.ignore_files.as_slice()).unwrap_or_default() {
+        project_defaults.extend(parse_rules(text, path, glob)?);
+    }
     let mut packer = Packer {
         tree,
         index,
         era: rules,
         glob,
-        manifest,
-        workspaces_root,
         defaults,
+        project_defaults,
+        seen: Default::default(),
         forced_docs: FORCED_DOCS.iter().map(|rule| rule.to_string()).collect(),
         result: Vec::new(),
         findings,
     };
-    packer.walk_root()?;
+    packer.walk_package("", &manifest, PackageKind::Project)?;
+    packer.gather_bundles("", &manifest, true)?;
 
-    let bins = packer.bin_targets();
+    let bins = packer.bin_targets(&manifest, "");
     let mut files: Vec<Selected> = std::mem::take(&mut packer.result)
         .into_iter()
         .map(|path| {
@@ -434,6 +457,7 @@ pub fn packlist(tree: &dyn SourceTree, rules: NpmRules) -> Result<PackList, Pack
             Selected { path, source_mode, is_bin }
         })
         .collect();
+    files.dedup_by(|a, b| a.path == b.path);
     files.sort_by(|a, b| npm_order(&a.path, &b.path));
     Ok(PackList { rules, files, findings: packer.findings })
 }
@@ -459,13 +483,13 @@ fn parse_static(rules: &[impl AsRef<str>], glob: GlobOptions) -> Result<Vec<Rule
 impl Packer<'_> {
     /// The `bin` targets npm sees after normalising `package.json`: `./x` → `x`, a string bin
     /// named after the package, and `directories.bin` expanded when there is no `bin`.
-    fn bin_targets(&self) -> Vec<String> {
-        let mut targets = self.manifest.bin_targets();
+    fn bin_targets(&self, manifest: &Manifest, package_dir: &str) -> Vec<String> {
+        let mut targets = manifest.bin_targets();
         if targets.is_empty()
-            && self.manifest.raw.get("bin").is_none()
-            && let Some(dir) = self.manifest.raw.pointer("/directories/bin").and_then(serde_json::Value::as_str)
+            && manifest.raw.get("bin").is_none()
+            && let Some(dir) = manifest.raw.pointer("/directories/bin").and_then(serde_json::Value::as_str)
         {
-            let dir = crate::manifest::normalize_relative(dir);
+            let dir = join(package_dir, &crate::manifest::normalize_relative(dir));
             let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
             targets = self
                 .tree
@@ -474,31 +498,105 @@ impl Packer<'_> {
                 // npm expands `directories.bin` with a glob that skips dotfiles.
                 .filter(|entry| matches!(entry.kind, SourceKind::File { .. }) && entry.path.starts_with(&prefix))
                 .filter(|entry| !entry.path[prefix.len()..].split('/').any(|part| part.starts_with('.')))
-                .map(|entry| entry.path.clone())
+                .map(|entry| entry.path[package_dir.len()..].trim_start_matches('/').to_string())
                 .collect();
         }
         targets
     }
 
-    fn walk_root(&mut self) -> Result<(), PacklistError> {
+    /// Walks one package whose root is `dir` (`""` for the project) with its own rules.
+    fn walk_package(&mut self, dir: &str, manifest: &Manifest, kind: PackageKind) -> Result<(), PacklistError> {
+        let sets: &'static [RuleSet] = match kind {
+            PackageKind::Project => &ALL_SETS,
+            // A bundled dependency's own ignore files and npm's defaults do not apply at its root.
+            PackageKind::BundledDependency => &BUNDLED_SETS,
+        };
         let mut rules = HashMap::new();
-        rules.insert(RuleSet::Defaults, self.defaults.clone());
-        let mut required = Vec::new();
-        if self.index.dirs.get("").is_some_and(|children| children.contains_key("package.json")) {
-            self.package_rules(&mut rules, &mut required)?;
+        if sets.contains(&RuleSet::Defaults) {
+            let defaults = if kind == PackageKind::Project { &self.project_defaults } else { &self.defaults };
+            rules.insert(RuleSet::Defaults, defaults.clone());
         }
-        self.read_ignore_files("", &ALL_SETS, false, &mut rules)?;
+        let mut required = Vec::new();
+        if matches!(self.index.child(&join(dir, "package.json")), Some(Child::File { .. })) {
+            self.package_rules(manifest, dir, &mut rules, &mut required)?;
+        }
+        self.read_ignore_files(dir, sets, false, &mut rules)?;
         let root = Walker {
-            path: String::new(),
-            basename: String::new(),
-            sets: &ALL_SETS,
+            path: dir.to_string(),
+            basename: dir.rsplit('/').next().unwrap_or_default().to_string(),
+            sets,
             rules,
             parent: None,
             exact: false,
             required,
             ignore_walk_6_0_4: self.era.ignore_walk_6_0_4(),
+            workspaces: manifest.raw.get("workspaces").is_some_and(|value| !value.is_null() && *value != false),
         };
         self.walk(&root)
+    }
+
+    /// npm-packlist's `gatherBundles`: the project's `bundleDependencies`, and for each bundled
+    /// package its own `dependencies` and `optionalDependencies`, as resolved in `node_modules`.
+    fn gather_bundles(&mut self, dir: &str, manifest: &Manifest, project: bool) -> Result<(), PacklistError> {
+        if !self.seen.insert(dir.to_string()) {
+            return Ok(());
+        }
+        let declared = |field: &str| -> Vec<String> {
+            manifest
+                .raw
+                .get(field)
+                .and_then(serde_json::Value::as_object)
+                .map(|deps| deps.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let names: Vec<String> = if project {
+            manifest.bundled_dependencies()
+        } else {
+            declared("dependencies").into_iter().chain(declared("optionalDependencies")).collect()
+        };
+        // Only dependencies with an edge count, and never dev or peer ones.
+        let edges: Vec<String> = declared("dependencies").into_iter().chain(declared("optionalDependencies")).collect();
+        for name in names {
+            if !edges.contains(&name) {
+                continue;
+            }
+            let Some(location) = self.resolve(dir, &name) else { continue };
+            match self.index.child(&location) {
+                Some(Child::Dir) => {}
+                Some(Child::Symlink) => {
+                    self.findings.push(Finding::at(
+                        Code::SymlinkSkipped,
+                        location,
+                        "a bundled dependency that is a symbolic link; provdiff does not follow links, so its files are not packed",
+                    ));
+                    continue;
+                }
+                _ => continue,
+            }
+            let manifest_path = join(&location, "package.json");
+            let dependency = match self.index.child(&manifest_path) {
+                Some(Child::File { .. }) => Manifest::parse(&self.tree.read(&manifest_path)?, &manifest_path)?,
+                _ => continue,
+            };
+            if self.seen.contains(&location) {
+                continue;
+            }
+            self.walk_package(&location, &dependency, PackageKind::BundledDependency)?;
+            self.gather_bundles(&location, &dependency, false)?;
+        }
+        Ok(())
+    }
+
+    /// Node's module resolution from the package at `dir`: `node_modules/NAME` in the package's
+    /// directory, then in each ancestor that is not itself a `node_modules` directory.
+    fn resolve(&self, dir: &str, name: &str) -> Option<String> {
+        let components: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
+        (0..=components.len())
+            .rev()
+            .map(|depth| components[..depth].join("/"))
+            .filter(|ancestor| !ancestor.ends_with("node_modules"))
+            .map(|ancestor| join(&join(&ancestor, "node_modules"), name))
+            .find(|candidate| self.index.child(candidate).is_some())
     }
 
     /// Reads the ignore files `sets` names that exist in `dir`, then applies npm's precedence:
@@ -543,11 +641,12 @@ impl Packer<'_> {
     /// npm-packlist's `processPackage`: the `files` rules and the strict rules of the root.
     fn package_rules(
         &mut self,
+        manifest: &Manifest,
+        dir: &str,
         rules: &mut HashMap<RuleSet, Vec<Rule>>,
         required: &mut Vec<String>,
     ) -> Result<(), PacklistError> {
-        let files: Option<Vec<String>> =
-            self.manifest.files().map(|files| files.into_iter().map(str::to_string).collect());
+        let files: Option<Vec<String>> = manifest.files().map(|files| files.into_iter().map(str::to_string).collect());
         let mut ignores: Vec<String> = Vec::new();
         let mut required_rules: Vec<String> = Vec::new();
         for file in files.iter().flatten() {
@@ -556,7 +655,7 @@ impl Packer<'_> {
                 exclude_non_root(&file, &mut self.forced_docs);
             }
             let inverse = format!("!{file}");
-            let target = crate::manifest::normalize_relative(file.trim_start_matches('!'));
+            let target = join(dir, &crate::manifest::normalize_relative(file.trim_start_matches('!')));
             match self.index.child(&target) {
                 Some(Child::File { .. }) => {
                     required_rules.insert(0, inverse);
@@ -596,13 +695,13 @@ impl Packer<'_> {
         }
         // `browser` and `main` are used as written (so `./main.js` never matches); bins are
         // normalised by npm's manifest loading first.
-        if let Some(browser) = self.manifest.browser() {
+        if let Some(browser) = manifest.browser() {
             strict.push(format!("!/{browser}"));
         }
-        if let Some(main) = self.manifest.main() {
+        if let Some(main) = manifest.main() {
             strict.push(format!("!/{main}"));
         }
-        strict.extend(self.bin_targets().into_iter().map(|bin| format!("!/{bin}")));
+        strict.extend(self.bin_targets(manifest, dir).into_iter().map(|bin| format!("!/{bin}")));
         if files.is_some() {
             let mut package_rules = vec!["*".to_string()];
             package_rules.extend(ignores);
@@ -691,7 +790,9 @@ impl Packer<'_> {
                         .filter(|rest| !rest.contains('/'))
                         .map(str::to_string)
                         .collect();
-                    let sets: &'static [RuleSet] = if self.workspaces_root { &ALL_SETS } else { &SUBDIR_SETS };
+                    // A package with `workspaces` gives every subdirectory npm's full rule-set list,
+                    // `package.json` included (read as an ignore file): an npm quirk, reproduced.
+                    let sets: &'static [RuleSet] = if walker.workspaces { &ALL_SETS } else { &SUBDIR_SETS };
                     let mut rules = HashMap::new();
                     rules.insert(RuleSet::Defaults, self.defaults.clone());
                     rules.insert(RuleSet::Strict, self.subdirectory_strict(&required)?);
@@ -705,6 +806,7 @@ impl Packer<'_> {
                         exact,
                         required,
                         ignore_walk_6_0_4: self.era.ignore_walk_6_0_4(),
+                        workspaces: walker.workspaces,
                     };
                     self.walk(&child_walker)?;
                 }
@@ -801,7 +903,7 @@ mod tests {
 
     /// Checks the selected files (sorted by path) for one era.
     fn check(era: NpmRules, files: &[(&str, &str)], expected: &[&str]) {
-        let list = packlist(&Mem::new(files), era).unwrap();
+        let list = packlist(&Mem::new(files), era, None).unwrap();
         let mut paths: Vec<&str> = list.files.iter().map(|f| f.path.as_str()).collect();
         paths.sort();
         assert_eq!(paths, expected, "{era:?}");
