@@ -81,7 +81,7 @@ impl Scenario {
         let tgz = if published == packed.files {
             packed.tgz
         } else {
-            provdiff_npm::gzip(&provdiff_npm::write_tar(&published))
+            provdiff_npm::gzip(&provdiff_npm::write_tar(&published, provdiff_npm::NpmRules::LATEST.tar_format()))
         };
         fs_err::write(dir.path().join("package.tgz"), &tgz).unwrap();
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod example;
+mod npm_versions;
 mod process;
 mod trust;
 
@@ -28,6 +29,8 @@ enum Task {
     },
     /// Regenerate the offline example under `examples/hello` with the testkit.
     Example,
+    /// Install the npm releases the differential tests compare with (tests/npm/versions.txt).
+    NpmVersions,
     /// Measure provdiff side by side with its peers; results go to docs/BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -53,6 +56,7 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
+        Task::NpmVersions => npm_versions::install(&root),
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
     }
 }

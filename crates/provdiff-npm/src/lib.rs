@@ -15,7 +15,7 @@ mod workspace;
 
 pub use dir::{DirError, DirSource};
 pub use manifest::{Manifest, ManifestError, normalize_relative};
-pub use pack::{NPM_MTIME, PackedFile, gzip, npm_file_mode, to_tree, write_tar};
+pub use pack::{NPM_MTIME, PackedFile, TarFormat, gzip, npm_file_mode, to_tree, write_tar};
 pub use packlist::{NpmRules, PackList, PacklistError, Selected, npm_order, packlist};
 pub use tarball::{GzipInfo, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, read_tarball};
 pub use workspace::{Workspace, find_workspace};
@@ -46,7 +46,7 @@ pub fn pack(tree: &dyn SourceTree, rules: NpmRules, workspace: Option<&Workspace
             })
         })
         .collect::<Result<Vec<_>, SourceError>>()?;
-    let tar = write_tar(&files);
+    let tar = write_tar(&files, rules.tar_format());
     let tgz = gzip(&tar);
     Ok(Packed { list, files, tar, tgz })
 }

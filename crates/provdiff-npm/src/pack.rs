@@ -24,8 +24,15 @@ pub struct PackedFile {
     pub content: Vec<u8>,
 }
 
+/// The node-tar behaviours that differ between the versions npm bundled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TarFormat {
+    /// node-tar 7 writes a PAX `size` record even for empty files; node-tar 6 omits it.
+    pub pax_size_of_empty_files: bool,
+}
+
 /// Writes the uncompressed tar stream for `files`, in the given order.
-pub fn write_tar(files: &[PackedFile]) -> Vec<u8> {
+pub fn write_tar(files: &[PackedFile], format: TarFormat) -> Vec<u8> {
     let size: usize = files.iter().map(|file| 3 * BLOCK + file.content.len().next_multiple_of(BLOCK)).sum();
     let mut out = Vec::with_capacity(size + 2 * BLOCK);
     for file in files {
@@ -37,7 +44,9 @@ pub fn write_tar(files: &[PackedFile]) -> Vec<u8> {
             // node-tar's PAX header: path, mtime and size records, under `PaxHeader/<basename>`.
             let mut body = pax_record("path", &path);
             body.extend(pax_record("mtime", &NPM_MTIME.to_string()));
-            body.extend(pax_record("size", &size.to_string()));
+            if size > 0 || format.pax_size_of_empty_files {
+                body.extend(pax_record("size", &size.to_string()));
+            }
             let base = path.rsplit('/').next().unwrap_or(&path);
             let pax_name = js_slice(&format!("PaxHeader/{base}"), 99);
             out.extend_from_slice(&header(&pax_name, "", 0o644, body.len() as u64, b'x'));
@@ -203,11 +212,14 @@ mod tests {
 
     #[test]
     fn a_header_reads_back_with_the_tar_crate() {
-        let tar = write_tar(&[
-            PackedFile { path: "index.js".into(), mode: 0o644, content: b"x".to_vec() },
-            PackedFile { path: format!("{}/{}.js", "d".repeat(120), "f".repeat(60)), mode: 0o755, content: vec![] },
-            PackedFile { path: format!("{}.js", "g".repeat(200)), mode: 0o644, content: b"long".to_vec() },
-        ]);
+        let tar = write_tar(
+            &[
+                PackedFile { path: "index.js".into(), mode: 0o644, content: b"x".to_vec() },
+                PackedFile { path: format!("{}/{}.js", "d".repeat(120), "f".repeat(60)), mode: 0o755, content: vec![] },
+                PackedFile { path: format!("{}.js", "g".repeat(200)), mode: 0o644, content: b"long".to_vec() },
+            ],
+            TarFormat::default(),
+        );
         let mut archive = tar::Archive::new(tar.as_slice());
         let entries: Vec<(String, u32, u64)> = archive
             .entries()

@@ -45,13 +45,24 @@ pub enum NpmRules {
     /// is kept.
     #[serde(rename = "npm-10.2.5")]
     Npm10_2_5,
-    /// npm 10.3.0–10.9.x (npm-packlist 8.0.2 and 9): README, LICENSE, … are forced in at the root
-    /// only.
+    /// npm 10.3.0–10.8.0 and 10.9.0–10.9.5 (npm-packlist 8.0.2 and 9): README, LICENSE, … are
+    /// forced in at the root only.
     #[serde(rename = "npm-10.3.0")]
     Npm10_3_0,
-    /// npm 11 (npm-packlist 10): `bun.lockb` is excluded too.
+    /// npm 10.8.1–10.8.3: pacote's `package.json` normaliser (@npmcli/package-json 5.1.1/5.2.0)
+    /// drops every `bin` whose target starts with `.` (it takes it for a path escaping the
+    /// package), so such a file is packed but not made executable.
+    #[serde(rename = "npm-10.8.1")]
+    Npm10_8_1,
+    /// npm 10.9.6–10.9.x: node-tar 7, which writes a PAX `size` record for empty files too.
+    #[serde(rename = "npm-10.9.6")]
+    Npm10_9_6,
+    /// npm 11.0.0–11.6.0 (npm-packlist 10, node-tar 6): `bun.lockb` is excluded too.
     #[serde(rename = "npm-11.0.0")]
     Npm11_0_0,
+    /// npm 11.6.1 and later (node-tar 7, minimatch 10).
+    #[serde(rename = "npm-11.6.1")]
+    Npm11_6_1,
 }
 
 /// How an era rewrites an entry of `files` before turning it into a rule.
@@ -68,7 +79,7 @@ enum FilesNormalization {
 }
 
 impl NpmRules {
-    pub const ALL: [NpmRules; 9] = [
+    pub const ALL: [NpmRules; 12] = [
         NpmRules::Npm9_0_0,
         NpmRules::Npm9_0_1,
         NpmRules::Npm9_2_0,
@@ -77,11 +88,14 @@ impl NpmRules {
         NpmRules::Npm10_0_0,
         NpmRules::Npm10_2_5,
         NpmRules::Npm10_3_0,
+        NpmRules::Npm10_8_1,
+        NpmRules::Npm10_9_6,
         NpmRules::Npm11_0_0,
+        NpmRules::Npm11_6_1,
     ];
 
     /// The newest era, used when nothing says otherwise.
-    pub const LATEST: NpmRules = NpmRules::Npm11_0_0;
+    pub const LATEST: NpmRules = NpmRules::Npm11_6_1;
 
     /// The era of a given npm version (`9.4.2`), if provdiff knows it.
     pub fn for_npm_version(version: &str) -> Option<Self> {
@@ -97,8 +111,12 @@ impl NpmRules {
             (9, _, _) => Self::Npm9_9_3,
             (10, 0..=1, _) | (10, 2, 0..=4) => Self::Npm10_0_0,
             (10, 2, _) => Self::Npm10_2_5,
+            (10, 8, 1..) => Self::Npm10_8_1,
+            (10, 9, 6..) => Self::Npm10_9_6,
+            (10, 10.., _) => Self::Npm10_9_6,
             (10, _, _) => Self::Npm10_3_0,
-            (11, _, _) => Self::Npm11_0_0,
+            (11, 0..=5, _) | (11, 6, 0) => Self::Npm11_0_0,
+            (11, _, _) => Self::Npm11_6_1,
             _ => return None,
         })
     }
@@ -113,8 +131,11 @@ impl NpmRules {
             Self::Npm9_9_3 => "npm 9.9.3-9.9.4",
             Self::Npm10_0_0 => "npm 10.0.0-10.2.4",
             Self::Npm10_2_5 => "npm 10.2.5",
-            Self::Npm10_3_0 => "npm 10.3.0-10.9.x",
-            Self::Npm11_0_0 => "npm 11.x",
+            Self::Npm10_3_0 => "npm 10.3.0-10.8.0, 10.9.0-10.9.5",
+            Self::Npm10_8_1 => "npm 10.8.1-10.8.3",
+            Self::Npm10_9_6 => "npm 10.9.6-10.9.x",
+            Self::Npm11_0_0 => "npm 11.0.0-11.6.0",
+            Self::Npm11_6_1 => "npm 11.6.1+",
         }
     }
 
@@ -126,7 +147,9 @@ impl NpmRules {
                 FilesNormalization::StripAndWholeDirectory
             }
             Self::Npm10_2_5 => FilesNormalization::AnchorAndTrailingSlash,
-            Self::Npm10_3_0 | Self::Npm11_0_0 => FilesNormalization::AnchorAndGlobstar,
+            Self::Npm10_3_0 | Self::Npm10_8_1 | Self::Npm10_9_6 | Self::Npm11_0_0 | Self::Npm11_6_1 => {
+                FilesNormalization::AnchorAndGlobstar
+            }
         }
     }
 
@@ -144,7 +167,12 @@ impl NpmRules {
     /// ignore-walk 6.0.4: an ancestor's exclusion is final unless the directory is `exact`, and
     /// a one-segment rule with a trailing slash (`dist/`) matches at any depth.
     fn ignore_walk_6_0_4(self) -> bool {
-        matches!(self, Self::Npm9_9_3 | Self::Npm10_2_5 | Self::Npm10_3_0 | Self::Npm11_0_0)
+        matches!(self, Self::Npm9_9_3) || self >= Self::Npm10_2_5
+    }
+
+    /// @npmcli/package-json 5.1.1/5.2.0 refuse bin paths (and names) starting with `.`.
+    fn drops_dot_bins(self) -> bool {
+        self == Self::Npm10_8_1
     }
 
     fn strict_npmrc(self) -> bool {
@@ -152,7 +180,12 @@ impl NpmRules {
     }
 
     fn strict_bun_lockb(self) -> bool {
-        self == Self::Npm11_0_0
+        self >= Self::Npm11_0_0
+    }
+
+    /// How the era's node-tar writes headers.
+    pub fn tar_format(self) -> crate::pack::TarFormat {
+        crate::pack::TarFormat { pax_size_of_empty_files: matches!(self, Self::Npm10_9_6 | Self::Npm11_6_1) }
     }
 
     fn glob_options(self) -> GlobOptions {
@@ -441,7 +474,12 @@ pub fn packlist(
     packer.walk_package("", &manifest, PackageKind::Project)?;
     packer.gather_bundles("", &manifest, true)?;
 
-    let bins = packer.bin_targets(&manifest, "");
+    let mut bins = packer.bin_targets(&manifest, "");
+    if rules.drops_dot_bins() {
+        // pacote's manifest lost them, so they are not made executable (npm-packlist, reading
+        // Arborist's copy of package.json, still packs them).
+        bins.retain(|target| !target.starts_with('.'));
+    }
     let mut files: Vec<Selected> = std::mem::take(&mut packer.result)
         .into_iter()
         .map(|path| {
@@ -457,8 +495,10 @@ pub fn packlist(
             Selected { path, source_mode, is_bin }
         })
         .collect();
-    files.dedup_by(|a, b| a.path == b.path);
+    // npm collects paths in a set: a file reached twice (by the project's walk and a bundle's)
+    // is packed once.
     files.sort_by(|a, b| npm_order(&a.path, &b.path));
+    files.dedup_by(|a, b| a.path == b.path);
     Ok(PackList { rules, files, findings: packer.findings })
 }
 
@@ -530,9 +570,28 @@ impl Packer<'_> {
             exact: false,
             required,
             ignore_walk_6_0_4: self.era.ignore_walk_6_0_4(),
-            workspaces: manifest.raw.get("workspaces").is_some_and(|value| !value.is_null() && *value != false),
+            workspaces: self.has_workspaces(dir, manifest),
         };
         self.walk(&root)
+    }
+
+    /// Whether npm's tree for this package has workspaces: its `workspaces` globs match at least
+    /// one directory holding a `package.json` (Arborist sets none otherwise).
+    fn has_workspaces(&self, dir: &str, manifest: &Manifest) -> bool {
+        let patterns = crate::workspace::workspace_patterns(manifest);
+        if patterns.is_empty() {
+            return false;
+        }
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        self.index.dirs.iter().any(|(path, children)| {
+            path.strip_prefix(&prefix).or(if prefix.is_empty() { Some(path.as_str()) } else { None }).is_some_and(
+                |relative| {
+                    !relative.is_empty()
+                        && children.get("package.json").is_some_and(|child| matches!(child, Child::File { .. }))
+                        && crate::workspace::is_workspace(&patterns, relative)
+                },
+            )
+        })
     }
 
     /// npm-packlist's `gatherBundles`: the project's `bundleDependencies`, and for each bundled
@@ -1049,7 +1108,7 @@ mod tests {
     fn root_only_exclusions_and_bun() {
         // Research case 17.
         for era in NpmRules::ALL {
-            let expected: &[&str] = if era == NpmRules::Npm11_0_0 {
+            let expected: &[&str] = if era >= NpmRules::Npm11_0_0 {
                 &["package.json", "sub/bun.lockb"]
             } else {
                 &["bun.lockb", "package.json", "sub/bun.lockb"]
@@ -1067,7 +1126,11 @@ mod tests {
         assert_eq!(NpmRules::for_npm_version("10.2.4"), Some(NpmRules::Npm10_0_0));
         assert_eq!(NpmRules::for_npm_version("10.2.5"), Some(NpmRules::Npm10_2_5));
         assert_eq!(NpmRules::for_npm_version("10.9.2"), Some(NpmRules::Npm10_3_0));
-        assert_eq!(NpmRules::for_npm_version("11.6.1"), Some(NpmRules::Npm11_0_0));
+        assert_eq!(NpmRules::for_npm_version("10.9.8"), Some(NpmRules::Npm10_9_6));
+        assert_eq!(NpmRules::for_npm_version("10.8.3"), Some(NpmRules::Npm10_8_1));
+        assert_eq!(NpmRules::for_npm_version("10.9.0"), Some(NpmRules::Npm10_3_0));
+        assert_eq!(NpmRules::for_npm_version("11.6.0"), Some(NpmRules::Npm11_0_0));
+        assert_eq!(NpmRules::for_npm_version("11.6.1"), Some(NpmRules::Npm11_6_1));
         assert_eq!(NpmRules::for_npm_version("8.19.4"), None);
     }
 

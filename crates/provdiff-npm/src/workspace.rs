@@ -28,7 +28,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// The `workspaces` globs of a manifest: a list, or `{ "packages": [...] }`.
-fn workspace_patterns(manifest: &Manifest) -> Vec<String> {
+pub(crate) fn workspace_patterns(manifest: &Manifest) -> Vec<String> {
     let field = manifest.raw.get("workspaces");
     let list = match field {
         Some(serde_json::Value::Array(list)) => Some(list),
@@ -40,7 +40,7 @@ fn workspace_patterns(manifest: &Manifest) -> Vec<String> {
 
 /// Whether `relative` (a directory relative to the workspace root) is one of its workspaces: the
 /// last matching pattern wins, and `!pattern` excludes.
-fn is_workspace(patterns: &[String], relative: &str) -> bool {
+pub(crate) fn is_workspace(patterns: &[String], relative: &str) -> bool {
     let options = GlobOptions { posix_classes: true, match_base: false };
     let mut member = false;
     for pattern in patterns {
