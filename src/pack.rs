@@ -34,7 +34,7 @@ pub fn run(args: &PackArgs) -> Result<u8> {
             .with_context(|| format!("provdiff knows the file selection of npm 9, 10 and 11, not of npm {version}"))?,
         None => NpmRules::LATEST,
     };
-    let packed = match (&args.repo, &args.dir) {
+    match (&args.repo, &args.dir) {
         (Some(repo), _) => {
             let rev = args.rev.as_deref().context("--repo needs --rev")?;
             let repository = provdiff_git::Repository::open(repo)?;
@@ -42,8 +42,7 @@ pub fn run(args: &PackArgs) -> Result<u8> {
             let dir = args.package_dir.as_deref().unwrap_or("");
             let source = commit.subtree(dir)?;
             let workspace = provdiff_npm::find_workspace(dir, |path| commit.read(path).ok());
-            provdiff_npm::pack(&source, rules, workspace.as_ref())
-                .with_context(|| format!("cannot pack {}", source_name(&source)))?
+            emit(args, &source, rules, workspace.as_ref())
         }
         (None, Some(dir)) => {
             let source = provdiff_npm::DirSource::open(dir)?;
@@ -51,11 +50,31 @@ pub fn run(args: &PackArgs) -> Result<u8> {
             let absolute = fs_err::canonicalize(dir)?;
             let relative = absolute.to_string_lossy().trim_start_matches('/').to_string();
             let workspace = provdiff_npm::find_workspace(&relative, |path| std::fs::read(format!("/{path}")).ok());
-            provdiff_npm::pack(&source, rules, workspace.as_ref())
-                .with_context(|| format!("cannot pack {}", dir.display()))?
+            emit(args, &source, rules, workspace.as_ref())
         }
         (None, None) => bail!("give a directory, or --repo and --rev"),
-    };
+    }
+}
+
+fn emit(
+    args: &PackArgs,
+    source: &dyn provdiff_core::SourceTree,
+    rules: NpmRules,
+    workspace: Option<&provdiff_npm::Workspace>,
+) -> Result<u8> {
+    // Listing needs no file contents: select only.
+    if args.list && args.output.is_none() && !args.json {
+        let list = provdiff_npm::packlist(source, rules, workspace)
+            .with_context(|| format!("cannot pack {}", source.describe()))?;
+        let mut out = std::io::stdout().lock();
+        for file in &list.files {
+            writeln!(out, "{}", file.path)?;
+        }
+        out.flush()?;
+        return Ok(exit::OK);
+    }
+    let packed =
+        provdiff_npm::pack(source, rules, workspace).with_context(|| format!("cannot pack {}", source.describe()))?;
     if let Some(output) = &args.output {
         fs_err::write(output, &packed.tgz)?;
     }
@@ -63,12 +82,7 @@ pub fn run(args: &PackArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     if args.json {
         let report = PackReport {
-            source: args
-                .dir
-                .as_ref()
-                .map(|dir| dir.display().to_string())
-                .or_else(|| args.repo.as_ref().map(|repo| repo.display().to_string()))
-                .unwrap_or_default(),
+            source: source.describe(),
             npm_rules: packed.list.rules,
             files: packed
                 .files
@@ -106,8 +120,4 @@ pub fn run(args: &PackArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
-}
-
-fn source_name(source: &dyn provdiff_core::SourceTree) -> String {
-    source.describe()
 }

@@ -10,8 +10,6 @@
 //! verdict (the tar order would differ), never produce a false match, because entries are compared
 //! by path.
 
-use std::cmp::Ordering;
-
 /// ASCII in the order ICU's root collation gives it (lower case stands for both cases).
 const ASCII_ORDER: &str = " _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -49,14 +47,25 @@ fn keys(s: &str) -> (Vec<u32>, Vec<u32>, Vec<u8>) {
     (primaries, secondaries, tertiaries)
 }
 
-pub fn compare(a: &str, b: &str) -> Ordering {
-    let (a_keys, b_keys) = (keys(a), keys(b));
-    a_keys
-        .0
-        .cmp(&b_keys.0)
-        .then_with(|| a_keys.1.cmp(&b_keys.1))
-        .then_with(|| a_keys.2.cmp(&b_keys.2))
-        .then_with(|| a.cmp(b))
+/// A string's collation key: ordering keys orders the strings as [`compare`] does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Key {
+    primary: Vec<u32>,
+    secondary: Vec<u32>,
+    tertiary: Vec<u8>,
+    text: String,
+}
+
+impl Key {
+    pub fn new(text: &str) -> Self {
+        let (primary, secondary, tertiary) = keys(text);
+        Self { primary, secondary, tertiary, text: text.to_string() }
+    }
+}
+
+#[cfg(test)]
+fn compare(a: &str, b: &str) -> std::cmp::Ordering {
+    Key::new(a).cmp(&Key::new(b))
 }
 
 #[cfg(test)]

@@ -112,16 +112,35 @@ impl Rule {
         if path == "/" && partial {
             return true;
         }
-        let file = slash_split(path);
+        self.matches_split(&slash_split(path), partial)
+    }
+
+    /// [`Rule::matches`] for a path already split with [`split_path`], so that callers testing
+    /// one path against many rules split it once.
+    pub fn matches_split(&self, file: &[&str], partial: bool) -> bool {
+        if self.comment {
+            return false;
+        }
+        if self.empty {
+            return file.len() == 1 && file[0].is_empty();
+        }
+        if partial && file.len() == 2 && file.iter().all(|part| part.is_empty()) {
+            return true;
+        }
         let filename = file.iter().rev().find(|part| !part.is_empty()).copied().unwrap_or("");
         self.set.iter().any(|pattern| {
             if self.match_base && pattern.len() == 1 {
                 match_one(&[filename], pattern, partial)
             } else {
-                match_one(&file, pattern, partial)
+                match_one(file, pattern, partial)
             }
         })
     }
+}
+
+/// Splits a path as [`Rule::matches_split`] expects.
+pub fn split_path(path: &str) -> Vec<&str> {
+    slash_split(path)
 }
 
 /// Splits like minimatch: runs of `/` are one separator.
@@ -413,7 +432,13 @@ fn wild_matches(tokens: &[Token], text: &[char]) -> bool {
 fn segment_matches(part: &Part, segment: &str) -> bool {
     match part {
         Part::Globstar => true,
-        Part::Literal(literal) => literal.chars().map(fold).eq(segment.chars().map(fold)),
+        Part::Literal(literal) => {
+            if literal.is_ascii() && segment.is_ascii() {
+                literal.eq_ignore_ascii_case(segment)
+            } else {
+                literal.chars().map(fold).eq(segment.chars().map(fold))
+            }
+        }
         Part::Wild(tokens) => {
             // `dot: true` lets wildcards match a leading dot, but never `.` or `..`.
             if segment == "." || segment == ".." {

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use provdiff_core::{Code, Finding, SourceKind, SourceTree};
 
-use crate::glob::{GlobError, GlobOptions, Rule};
+use crate::glob::{GlobError, GlobOptions, Rule, split_path};
 use crate::manifest::{Manifest, ManifestError};
 use crate::workspace::Workspace;
 
@@ -354,6 +354,34 @@ impl Index {
     }
 }
 
+/// The spellings of an entry ignore-walk matches rules against (`/e`, `e`, `/e/`, `e/`, and the
+/// same for its base name), split once.
+struct EntryForms<'a> {
+    slashed: Vec<&'a str>,
+    plain: Vec<&'a str>,
+    slashed_dir: Vec<&'a str>,
+    plain_dir: Vec<&'a str>,
+    base: Option<Box<EntryForms<'a>>>,
+}
+
+impl<'a> EntryForms<'a> {
+    fn new(entry: &'a str, basename: Option<&'a str>) -> Self {
+        let plain = split_path(entry);
+        let with_leading = |parts: &[&'a str]| std::iter::once("").chain(parts.iter().copied()).collect::<Vec<_>>();
+        let with_trailing = |parts: &[&'a str]| parts.iter().copied().chain(std::iter::once("")).collect::<Vec<_>>();
+        let slashed = with_leading(&plain);
+        let slashed_dir = with_trailing(&slashed);
+        let plain_dir = with_trailing(&plain);
+        Self {
+            slashed,
+            plain,
+            slashed_dir,
+            plain_dir,
+            base: basename.map(|base| Box::new(EntryForms::new(base, None))),
+        }
+    }
+}
+
 /// One directory's walker (ignore-walk's `Walker`).
 struct Walker<'a> {
     /// The directory, relative to the package root (`""` for the root).
@@ -381,6 +409,7 @@ impl Walker<'_> {
                 return false;
             }
         }
+        let forms = EntryForms::new(entry, entry_basename);
         for set in self.sets {
             let Some(rules) = self.rules.get(set) else { continue };
             for rule in rules {
@@ -394,19 +423,21 @@ impl Walker<'_> {
                         let trailing_slash = part.last().is_some_and(String::is_empty);
                         part.len() <= if trailing_slash { 2 } else { 1 }
                     });
-                let slashed = format!("/{entry}");
-                let hit = rule.matches(&slashed, false)
-                    || rule.matches(entry, false)
+                let hit = rule.matches_split(&forms.slashed, false)
+                    || rule.matches_split(&forms.plain, false)
                     || partial
-                        && (rule.matches(&format!("/{entry}/"), false)
-                            || rule.matches(&format!("{entry}/"), false)
-                            || rule.negate && (rule.matches(&slashed, true) || rule.matches(entry, true))
+                        && (rule.matches_split(&forms.slashed_dir, false)
+                            || rule.matches_split(&forms.plain_dir, false)
+                            || rule.negate
+                                && (rule.matches_split(&forms.slashed, true)
+                                    || rule.matches_split(&forms.plain, true))
                             || relative_rule
-                                && entry_basename.is_some_and(|base| {
-                                    rule.matches(&format!("/{base}/"), false)
-                                        || rule.matches(&format!("{base}/"), false)
+                                && forms.base.as_ref().is_some_and(|base| {
+                                    rule.matches_split(&base.slashed_dir, false)
+                                        || rule.matches_split(&base.plain_dir, false)
                                         || rule.negate
-                                            && (rule.matches(&format!("/{base}"), true) || rule.matches(base, true))
+                                            && (rule.matches_split(&base.slashed, true)
+                                                || rule.matches_split(&base.plain, true))
                                 }));
                 if hit {
                     included = rule.negate;
@@ -497,7 +528,7 @@ pub fn packlist(
         .collect();
     // npm collects paths in a set: a file reached twice (by the project's walk and a bundle's)
     // is packed once.
-    files.sort_by(|a, b| npm_order(&a.path, &b.path));
+    files.sort_by_cached_key(|file| order_key(&file.path));
     files.dedup_by(|a, b| a.path == b.path);
     Ok(PackList { rules, files, findings: packer.findings })
 }
@@ -905,12 +936,18 @@ fn exclude_non_root(file: &str, forced: &mut Vec<String>) {
 /// compared with `localeCompare(…, 'en')`. A root path starting with `@` takes a `./` in front for
 /// the last comparison, as ignore-walk adds one before sorting.
 pub fn npm_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let (ext_a, base_a) = ext_and_base(a);
-    let (ext_b, base_b) = ext_and_base(b);
-    let full = |path: &str| if path.starts_with('@') { format!("./{path}") } else { path.to_string() };
-    crate::collate::compare(&ext_a.to_lowercase(), &ext_b.to_lowercase())
-        .then_with(|| crate::collate::compare(&base_a.to_lowercase(), &base_b.to_lowercase()))
-        .then_with(|| crate::collate::compare(&full(a), &full(b)))
+    order_key(a).cmp(&order_key(b))
+}
+
+/// The key [`npm_order`] compares, computed once per path when sorting many.
+fn order_key(path: &str) -> (crate::collate::Key, crate::collate::Key, crate::collate::Key) {
+    let (ext, base) = ext_and_base(path);
+    let full = if path.starts_with('@') { format!("./{path}") } else { path.to_string() };
+    (
+        crate::collate::Key::new(&ext.to_lowercase()),
+        crate::collate::Key::new(&base.to_lowercase()),
+        crate::collate::Key::new(&full),
+    )
 }
 
 /// Node's `path.extname` and `path.basename`.
