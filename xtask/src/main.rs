@@ -1,6 +1,7 @@
 //! Development tasks, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod deflate;
 mod example;
 mod process;
 mod trust;
@@ -27,6 +28,25 @@ enum Task {
     },
     /// Regenerate the offline example under `examples/hello` with the testkit.
     Example,
+    /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
+    DeflateVectors {
+        /// Node.js whose zlib is current Chromium's (18.20 and later).
+        #[arg(long, default_value = "node")]
+        node: String,
+        /// Python whose `zlib` module links stock zlib (not zlib-ng).
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// A Node.js of the CRC32C era (16 to 18.17), on a CPU with SSE4.2, for CRC32C vectors.
+        #[arg(long)]
+        crc32c_node: Option<String>,
+    },
+    /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz` (build with --release).
+    BenchDeflate {
+        /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
+        path: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -34,6 +54,10 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
+        Task::DeflateVectors { node, python, crc32c_node } => {
+            deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
+        }
+        Task::BenchDeflate { path, runs } => deflate::bench(&path, runs),
     }
 }
 
