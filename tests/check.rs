@@ -55,7 +55,8 @@ fn a_package_compressed_by_an_unknown_deflate_is_equivalent() {
     // miniz_oxide's deflate: valid gzip that no zlib build writes.
     recompress(&scenario, |tar| {
         use std::io::Write;
-        let mut encoder = flate2::GzBuilder::new().operating_system(0xff).write(Vec::new(), flate2::Compression::best());
+        let mut encoder =
+            flate2::GzBuilder::new().operating_system(0xff).write(Vec::new(), flate2::Compression::best());
         encoder.write_all(tar).unwrap();
         encoder.finish().unwrap()
     });
