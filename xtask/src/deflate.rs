@@ -162,27 +162,8 @@ pub fn bench(path: &Path, runs: usize) -> Result<()> {
         (file, None)
     };
     let mb = tar.len() as f64 / 1e6;
-    println!("{}: {} bytes uncompressed; best and median of {runs} runs", path.display(), tar.len());
-    println!("{:<44} {:>9} {:>9} {:>8} {:>10}", "engine", "best", "median", "MB/s", "output");
-
-    let report = |name: &str, mut times: Vec<Duration>, size: usize| {
-        times.sort();
-        let best = times[0].as_secs_f64();
-        let median = times[times.len() / 2].as_secs_f64();
-        println!("{name:<44} {best:>8.3}s {median:>8.3}s {:>8.1} {size:>10}", mb / best);
-    };
-    let time = |mut f: Box<dyn FnMut() -> usize + '_>| -> (Vec<Duration>, usize) {
-        let mut size = 0;
-        let times = (0..runs.max(1))
-            .map(|_| {
-                let start = Instant::now();
-                size = f();
-                start.elapsed()
-            })
-            .collect();
-        (times, size)
-    };
-
+    type Engine<'a> = (String, Box<dyn Fn() -> usize + 'a>);
+    let mut engines: Vec<Engine<'_>> = Vec::new();
     for (hash, level) in [
         (DeflateHash::Chromium, 9),
         (DeflateHash::Stock, 9),
@@ -191,26 +172,49 @@ pub fn bench(path: &Path, runs: usize) -> Result<()> {
         (DeflateHash::Stock, 6),
     ] {
         let options = GzipOptions { level, hash, os: 0xff };
-        let (times, size) = time(Box::new(|| provdiff_npm::gzip_with(&tar, options).len()));
-        report(&format!("provdiff {options}"), times, size);
+        let tar = &tar;
+        engines.push((format!("provdiff {options}"), Box::new(move || provdiff_npm::gzip_with(tar, options).len())));
     }
     for level in [9, 6] {
-        let (times, size) = time(Box::new(|| {
-            use std::io::Write;
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
-            let _ = encoder.write_all(&tar);
-            encoder.finish().map(|out| out.len()).unwrap_or(0)
-        }));
-        report(&format!("flate2 (miniz_oxide) level {level}"), times, size);
+        let tar = &tar;
+        engines.push((
+            format!("flate2 (miniz_oxide) level {level}"),
+            Box::new(move || {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                let _ = encoder.write_all(tar);
+                encoder.finish().map(|out| out.len()).unwrap_or(0)
+            }),
+        ));
     }
-    if let Some(published) = published {
-        let mut found = None;
-        let (times, _) = time(Box::new(|| {
-            found = provdiff_npm::reproduce_gzip(&tar, &published);
-            published.len()
-        }));
+    if let Some(published) = &published {
+        let found = provdiff_npm::reproduce_gzip(&tar, published);
         let found = found.map_or("nothing".to_string(), |options| options.to_string());
-        report(&format!("reproduce (found {found})"), times, published.len());
+        let tar = &tar;
+        engines.push((
+            format!("reproduce (finds {found})"),
+            Box::new(move || provdiff_npm::reproduce_gzip(tar, published).map_or(0, |_| published.len())),
+        ));
+    }
+
+    // Round-robin, so that changes in the machine's load affect every engine alike.
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); engines.len()];
+    let mut sizes = vec![0; engines.len()];
+    for _ in 0..runs.max(1) {
+        for (i, (_, compress)) in engines.iter().enumerate() {
+            let start = Instant::now();
+            sizes[i] = compress();
+            times[i].push(start.elapsed());
+        }
+    }
+    println!("{}: {} bytes uncompressed; best and median of {runs} runs", path.display(), tar.len());
+    let width = engines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    println!("{:<width$} {:>8} {:>8} {:>6} {:>9}", "engine", "best", "median", "MB/s", "output");
+    for (((name, _), mut times), size) in engines.iter().zip(times).zip(sizes) {
+        times.sort();
+        let best = times[0].as_secs_f64();
+        let median = times[times.len() / 2].as_secs_f64();
+        println!("{name:<width$} {best:>7.3}s {median:>7.3}s {:>6.1} {size:>9}", mb / best);
     }
     Ok(())
 }

@@ -169,23 +169,24 @@ impl<K: HashKey> Deflater<'_, K> {
         // Matches never reach past the input; zlib caps `nice_length` to keep this deterministic.
         let nice = config.nice_length.min(self.lookahead);
         let limit = scan.saturating_sub(MAX_DIST);
+        let wanted = &window[scan..scan + MAX_MATCH];
+        let pair = |bytes: &[u8], at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let start = pair(wanted, 0);
+        let mut end = pair(window, scan + best_len - 1);
         loop {
-            let here = &window[candidate..];
-            let wanted = &window[scan..];
-            // A candidate must agree where the current best ends and in its first two bytes;
-            // the third follows from equal hash keys (see `hash`), as zlib assumes.
-            if here[best_len] == wanted[best_len]
-                && here[best_len - 1] == wanted[best_len - 1]
-                && here[0] == wanted[0]
-                && here[1] == wanted[1]
-            {
-                let len = MIN_MATCH + common_prefix(&here[MIN_MATCH..MAX_MATCH], &wanted[MIN_MATCH..MAX_MATCH]);
+            // A candidate must agree in its first two bytes and where the current best ends, or
+            // it cannot be longer; the third byte follows from equal hash keys (see `hash`), as
+            // zlib assumes.
+            if pair(window, candidate + best_len - 1) == end && pair(window, candidate) == start {
+                let here = &window[candidate..candidate + MAX_MATCH];
+                let len = MIN_MATCH + common_prefix(&here[MIN_MATCH..], &wanted[MIN_MATCH..]);
                 if len > best_len {
                     self.match_start = candidate;
                     best_len = len;
                     if len >= nice {
                         break;
                     }
+                    end = pair(window, scan + best_len - 1);
                 }
             }
             candidate = usize::from(self.prev[candidate & WMASK]);

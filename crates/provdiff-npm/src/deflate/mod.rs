@@ -78,7 +78,7 @@ impl fmt::Display for GzipOptions {
 /// the OS byte.
 pub fn gzip(tar: &[u8], options: GzipOptions) -> Vec<u8> {
     // Without an expected stream the compressor cannot diverge.
-    encode(tar, options, None).unwrap_or_default()
+    encode(tar, options, gzip_trailer(tar), None).unwrap_or_default()
 }
 
 /// The engine and level that compress `tar` into exactly `published`, if one of the known ones
@@ -97,8 +97,8 @@ pub(crate) fn reproduce_with_output(tar: &[u8], published: &[u8]) -> Option<(Gzi
         return None;
     }
     // The trailer depends only on the data: if it does not fit, no engine can help.
-    let (_, trailer) = published.split_at(published.len() - TRAILER_LEN);
-    if trailer != gzip_trailer(tar) {
+    let trailer = gzip_trailer(tar);
+    if published[published.len() - TRAILER_LEN..] != trailer {
         return None;
     }
     let os = published[9];
@@ -109,15 +109,20 @@ pub(crate) fn reproduce_with_output(tar: &[u8], published: &[u8]) -> Option<(Gzi
         _ => return None,
     };
     levels.iter().flat_map(|&level| hashes.map(|hash| GzipOptions { level, hash, os })).find_map(|options| {
-        let output = encode(tar, options, Some(published)).ok()?;
+        let output = encode(tar, options, trailer, Some(published)).ok()?;
         Some((options, output))
     })
 }
 
-/// The gzip member for `tar`; with `expected`, only if it is exactly that.
-fn encode(tar: &[u8], options: GzipOptions, expected: Option<&[u8]>) -> Result<Vec<u8>, bits::Diverged> {
+/// The gzip member for `tar`, whose trailer is `trailer`; with `expected`, only if it is exactly
+/// that.
+fn encode(
+    tar: &[u8],
+    options: GzipOptions,
+    trailer: [u8; TRAILER_LEN],
+    expected: Option<&[u8]>,
+) -> Result<Vec<u8>, bits::Diverged> {
     let header = options.header();
-    let trailer = gzip_trailer(tar);
     let body_expected = match expected {
         Some(expected) => {
             let body = expected
