@@ -67,8 +67,8 @@ pub struct ComparisonInfo {
 /// A deflate engine and level, as `provdiff_npm::reproduce_gzip` identified them.
 #[derive(Debug, Serialize)]
 pub struct GzipEngine {
-    /// `chromium` (current Node.js), `stock` (stock zlib) or `crc32c` (Node.js 16 to 18.17 on
-    /// CPUs with CRC instructions).
+    /// `chromium` (current Node.js), `stock` (stock zlib) or `crc32c` (older Node.js on CPUs with
+    /// CRC instructions).
     pub hash: DeflateHash,
     pub level: u8,
     pub description: String,

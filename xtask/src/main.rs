@@ -36,7 +36,7 @@ enum Task {
         /// Python whose `zlib` module links stock zlib (not zlib-ng).
         #[arg(long, default_value = "python3")]
         python: String,
-        /// A Node.js of the CRC32C era (16 to 18.17), on a CPU with SSE4.2, for CRC32C vectors.
+        /// A Node.js of the CRC32C era (such as 18.17.1), on a CPU with SSE4.2, for CRC32C vectors.
         #[arg(long)]
         crc32c_node: Option<String>,
     },

@@ -21,8 +21,9 @@ pub enum DeflateHash {
     /// zlib's Rabin–Karp rolling hash of 3 bytes: stock zlib (Python, the C library most
     /// systems ship), and Chromium-zlib Node.js on CPUs without CRC instructions.
     Stock,
-    /// The CRC32C of the next 4 bytes (3 at levels 6–9): Chromium's zlib in Node.js 16 to 18.17
-    /// on x86 CPUs with SSE4.2 and PCLMUL, and on ARMv8 CPUs with CRC32.
+    /// The CRC32C of the next 4 bytes (3 at levels 6–9): Chromium's zlib in older Node.js
+    /// (16.20 and 18.17 measured; 18.20 no longer) on x86 CPUs with SSE4.2 and PCLMUL, and on
+    /// ARMv8 CPUs with CRC32. The same Node.js on other CPUs writes `Stock` streams.
     Crc32c,
     /// A multiplicative hash of the next 4 bytes: Chromium's zlib in current Node.js (18.20 and
     /// later, 20, 22), the same on every CPU.
@@ -30,13 +31,14 @@ pub enum DeflateHash {
 }
 
 impl DeflateHash {
+    /// Every hash, most common in current npm tarballs first.
     pub const ALL: [DeflateHash; 3] = [DeflateHash::Chromium, DeflateHash::Stock, DeflateHash::Crc32c];
 
     /// Who writes streams with this hash, for reports.
     pub fn describe(self) -> &'static str {
         match self {
             DeflateHash::Stock => "stock zlib",
-            DeflateHash::Crc32c => "Node.js 16-18.17 (Chromium zlib, CRC32C hashing)",
+            DeflateHash::Crc32c => "older Node.js (Chromium zlib, CRC32C hashing)",
             DeflateHash::Chromium => "Node.js (Chromium zlib)",
         }
     }
