@@ -9,7 +9,7 @@ use provdiff_npm::{Manifest, NpmRules, Packed, PublishedTarball};
 
 use crate::cli::CheckArgs;
 use crate::inputs;
-use crate::report::{CheckReport, ComparisonInfo, PackageInfo, RulesSource, SourceInfo};
+use crate::report::{CheckReport, ComparisonInfo, GzipEngine, PackageInfo, RulesSource, SourceInfo};
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
     let published = inputs::read_tarball(&args.tarball)?;
@@ -111,7 +111,14 @@ fn compare(
             best = Some((differences, packed, comparison));
         }
     }
-    let Some((_, packed, comparison)) = best else { bail!("no npm rule set to pack with") };
+    let Some((_, mut packed, comparison)) = best else { bail!("no npm rule set to pack with") };
+    // The gzip layer depends on the publisher's Node.js and CPU, not on the source: with equal
+    // tar streams, compress the way the publisher's zlib did if a known engine reproduces it.
+    let gzip_engine = if comparison.entries_equal() && packed.tar == published.tar {
+        packed.compress_like(&published.compressed)
+    } else {
+        None
+    };
     let agreement =
         archive_agreement(comparison.entries_equal(), &published.compressed, &published.tar, &packed.tgz, &packed.tar);
     if let Some(level) = agreement
@@ -121,7 +128,8 @@ fn compare(
             provdiff_core::Code::EncodingDiffers,
             match level {
                 provdiff_core::EncodingLevel::Tar => {
-                    "the tar streams are identical; only the gzip deflate stream differs"
+                    "the tar streams are identical; no known zlib (Node.js's Chromium zlib, stock zlib, \
+                     Chromium with CRC32C hashing) reproduces the gzip stream"
                 }
                 _ => "the files are identical; the tar headers or entry order differ",
             },
@@ -135,6 +143,7 @@ fn compare(
         source_files: comparison.source_files,
         identical_files: comparison.identical_files,
         build_step: options.build_step.clone(),
+        gzip_engine: gzip_engine.map(GzipEngine::from),
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 use provdiff_attest::Verification;
 use provdiff_core::{EncodingLevel, Finding, Severity, Sha512, Verdict};
-use provdiff_npm::NpmRules;
+use provdiff_npm::{DeflateHash, GzipOptions, NpmRules};
 use serde::Serialize;
 
 use crate::exit;
@@ -61,6 +61,25 @@ pub struct ComparisonInfo {
     pub source_files: usize,
     pub identical_files: usize,
     pub build_step: Option<String>,
+    /// The zlib that turns the repacked tar stream into the published `.tgz` byte for byte;
+    /// `null` when the tar streams differ or no known engine reproduces the gzip stream.
+    pub gzip_engine: Option<GzipEngine>,
+}
+
+/// A deflate engine and level, as `provdiff_npm::reproduce_gzip` identified them.
+#[derive(Debug, Serialize)]
+pub struct GzipEngine {
+    /// `chromium` (current Node.js), `stock` (stock zlib) or `crc32c` (older Node.js on CPUs with
+    /// CRC instructions).
+    pub hash: DeflateHash,
+    pub level: u8,
+    pub description: String,
+}
+
+impl From<GzipOptions> for GzipEngine {
+    fn from(options: GzipOptions) -> Self {
+        Self { hash: options.hash, level: options.level, description: options.to_string() }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,6 +165,9 @@ impl CheckReport {
                     RulesSource::Inferred => "inferred: the provenance does not name the npm version",
                 };
                 writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;
+                if let Some(engine) = &comparison.gzip_engine {
+                    writeln!(out, "            gzip stream reproduced by {}", engine.description)?;
+                }
             }
             None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
         }

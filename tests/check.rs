@@ -19,11 +19,51 @@ fn a_matching_package_is_identical() {
     assert_eq!(report["source"]["commit"], scenario.commit.as_str());
     assert_eq!(report["source"]["package_dir"], "");
     assert_eq!(report["comparison"]["agreement"], "compressed");
+    assert_eq!(report["comparison"]["gzip_engine"]["hash"], "chromium");
+    assert_eq!(report["comparison"]["gzip_engine"]["level"], 9);
     assert!(report["attestation"]["publish"].is_object(), "the publish attestation verified too");
 
     let human = scenario.check(&[]);
     assert_eq!(human.code, 0);
     assert!(human.stdout.starts_with("widget@1.2.3: identical\n"), "{}", human.stdout);
+    assert!(human.stdout.contains("gzip stream reproduced by Node.js (Chromium zlib) level 9"), "{}", human.stdout);
+}
+
+/// Replaces the scenario's tarball with its tar stream compressed by `compress`, and re-signs.
+fn recompress(scenario: &Scenario, compress: impl FnOnce(&[u8]) -> Vec<u8>) {
+    let published = provdiff_npm::read_tarball(fs_err::read(scenario.path("package.tgz")).unwrap()).unwrap();
+    fs_err::write(scenario.path("package.tgz"), compress(&published.tar)).unwrap();
+    scenario.sign(|_| {});
+}
+
+#[test]
+fn a_package_compressed_by_an_older_zlib_is_identical_naming_it() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    let old_npm = provdiff_npm::GzipOptions { level: 6, hash: provdiff_npm::DeflateHash::Stock, os: 3 };
+    recompress(&scenario, |tar| provdiff_npm::gzip_with(tar, old_npm));
+    let report = scenario.check(&["--json"]).json();
+    assert_eq!(report["verdict"], "identical");
+    assert_eq!(report["comparison"]["agreement"], "compressed");
+    assert_eq!(report["comparison"]["gzip_engine"]["hash"], "stock");
+    assert_eq!(report["comparison"]["gzip_engine"]["level"], 6);
+    assert_eq!(report["comparison"]["gzip_engine"]["description"], "stock zlib level 6");
+}
+
+#[test]
+fn a_package_compressed_by_an_unknown_deflate_is_equivalent() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    // miniz_oxide's deflate: valid gzip that no zlib build writes.
+    recompress(&scenario, |tar| {
+        use std::io::Write;
+        let mut encoder =
+            flate2::GzBuilder::new().operating_system(0xff).write(Vec::new(), flate2::Compression::best());
+        encoder.write_all(tar).unwrap();
+        encoder.finish().unwrap()
+    });
+    let report = scenario.check(&["--json"]).json();
+    assert_eq!(report["verdict"], "equivalent");
+    assert_eq!(report["comparison"]["agreement"], "tar");
+    assert!(report["comparison"]["gzip_engine"].is_null());
 }
 
 #[test]

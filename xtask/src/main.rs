@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod deflate;
 mod example;
 mod npm_versions;
 mod process;
@@ -31,6 +32,18 @@ enum Task {
     Example,
     /// Install the npm releases the differential tests compare with (tests/npm/versions.txt).
     NpmVersions,
+    /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
+    DeflateVectors {
+        /// Node.js whose zlib is current Chromium's (18.20 and later).
+        #[arg(long, default_value = "node")]
+        node: String,
+        /// Python whose `zlib` module links stock zlib (not zlib-ng).
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// A Node.js of the CRC32C era (such as 18.17.1), on a CPU with SSE4.2, for CRC32C vectors.
+        #[arg(long)]
+        crc32c_node: Option<String>,
+    },
     /// Measure provdiff side by side with its peers; results go to docs/BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -49,6 +62,13 @@ enum BenchTarget {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
+    Deflate {
+        /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
+        path: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -57,7 +77,11 @@ fn main() -> Result<()> {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
         Task::NpmVersions => npm_versions::install(&root),
+        Task::DeflateVectors { node, python, crc32c_node } => {
+            deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
+        }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
+        Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
     }
 }
 

@@ -5,6 +5,7 @@
 //! bytes, never files.
 
 mod collate;
+mod deflate;
 mod dir;
 mod glob;
 mod manifest;
@@ -13,6 +14,7 @@ mod packlist;
 mod tarball;
 mod workspace;
 
+pub use deflate::{DeflateHash, GzipOptions, gzip as gzip_with, reproduce as reproduce_gzip};
 pub use dir::{DirError, DirSource};
 pub use manifest::{Manifest, ManifestError, normalize_relative};
 pub use pack::{NPM_MTIME, PackedFile, TarFormat, gzip, npm_file_mode, to_tree, write_tar};
@@ -29,6 +31,21 @@ pub struct Packed {
     pub files: Vec<PackedFile>,
     pub tar: Vec<u8>,
     pub tgz: Vec<u8>,
+    /// How `tgz` was compressed.
+    pub gzip: GzipOptions,
+}
+
+impl Packed {
+    /// Recompresses the tar stream the way `published` was compressed, when a known engine turns
+    /// this tar stream into exactly those bytes (see [`reproduce_gzip`]), and returns that engine.
+    /// npm's gzip layer depends on the publisher's Node.js and CPU, not on the source, so this is
+    /// what the publisher's own `npm pack` would have written. Otherwise nothing changes.
+    pub fn compress_like(&mut self, published: &[u8]) -> Option<GzipOptions> {
+        let (options, tgz) = deflate::reproduce_with_output(&self.tar, published)?;
+        self.tgz = tgz;
+        self.gzip = options;
+        Some(options)
+    }
 }
 
 /// Selects and packs the package at the root of `tree` as `npm pack` would (with its workspace's
@@ -48,5 +65,5 @@ pub fn pack(tree: &dyn SourceTree, rules: NpmRules, workspace: Option<&Workspace
         .collect::<Result<Vec<_>, SourceError>>()?;
     let tar = write_tar(&files, rules.tar_format());
     let tgz = gzip(&tar);
-    Ok(Packed { list, files, tar, tgz })
+    Ok(Packed { list, files, tar, tgz, gzip: GzipOptions::NPM })
 }

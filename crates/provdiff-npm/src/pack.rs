@@ -6,8 +6,6 @@
 //! padding to a record size. Paths longer than the ustar name field go into the prefix field when
 //! they can be split at a `/`, and into a PAX extended header otherwise.
 
-use std::io::Write;
-
 use provdiff_core::{FileEntry, FileTree};
 
 /// npm's fixed mtime: 1985-10-26T08:15:00Z.
@@ -178,14 +176,10 @@ pub fn npm_file_mode(source_mode: u32, is_bin: bool) -> u32 {
     if is_bin { mode | 0o111 } else { mode }
 }
 
-/// Compresses a tar stream as npm does: gzip, level 9, no name or mtime, OS byte `0xff`.
+/// Compresses a tar stream as `npm pack` does with current Node.js: Chromium's zlib at level 9,
+/// no name or mtime, OS byte `0xff`. Older publishers' engines are in [`crate::GzipOptions`].
 pub fn gzip(tar: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::GzBuilder::new()
-        .operating_system(0xff)
-        .write(Vec::with_capacity(tar.len() / 3), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(tar);
-    encoder.finish().unwrap_or_default()
+    crate::deflate::gzip(tar, crate::GzipOptions::NPM)
 }
 
 /// The packed files as a tree, for comparison.
