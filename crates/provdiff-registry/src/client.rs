@@ -396,10 +396,11 @@ impl Client {
         }
         if let Some(document) = &cached {
             let age = SystemTime::now().duration_since(document.fetched).unwrap_or(Duration::MAX);
-            if !force && age < self.options.packument_ttl {
-                if let Ok(value) = parse_json(&document.body, &shown) {
-                    return Ok((value, Origin::Cache));
-                }
+            if !force
+                && age < self.options.packument_ttl
+                && let Ok(value) = parse_json(&document.body, &shown)
+            {
+                return Ok((value, Origin::Cache));
             }
         }
         let request = Get {

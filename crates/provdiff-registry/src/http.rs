@@ -208,12 +208,11 @@ impl Http {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let cause = match self.attempt(request, sink).await {
+            let (cause, retry_after) = match self.attempt(request, sink).await {
                 Ok(response) => return Ok(response),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry { cause, retry_after }) => (cause, retry_after),
             };
-            let (cause, retry_after) = cause;
             if let Some(wait) = retry_after.filter(|wait| *wait > self.options.max_retry_after) {
                 return Err(FetchError::RetryAfterTooLong { url: shown, wait, limit: self.options.max_retry_after });
             }

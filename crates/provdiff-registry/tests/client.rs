@@ -1,6 +1,7 @@
 //! The client against real HTTP servers on 127.0.0.1 (the testkit's `TestRegistry`), with
 //! faults injected, credentials configured through real `.npmrc` files, and real attestations
 //! and registry signatures made by the testkit's throwaway Sigstore instance.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -12,7 +13,9 @@ use provdiff_registry::{
     Attestations, Cache, Client, ClientOptions, ConfigInputs, Error, FetchError, HttpOptions, Missing, Origin,
     PackageSpec, PackageVersion, RegistryConfig, SignatureOutcome, SignatureStatus, Transient,
 };
-use provdiff_testkit::{Fault, NPM_PUBLISH, ProvenanceSpec, Resource, SLSA_V1, SigstoreInstance, TestRegistry, TestVersion};
+use provdiff_testkit::{
+    Fault, NPM_PUBLISH, ProvenanceSpec, Resource, SLSA_V1, SigstoreInstance, TestRegistry, TestVersion,
+};
 
 const NAME: &str = "@scope/widget";
 const VERSION: &str = "1.2.3";
@@ -503,7 +506,11 @@ async fn registry_signatures_are_reported_not_required() {
     version.published = Some("2024-06-01T12:00:00.000Z".into());
     registry.publish(version.clone());
     let full_requests = || {
-        registry.requests_to("/@scope%2fwidget").iter().filter(|r| r.header("accept") == Some("application/json")).count()
+        registry
+            .requests_to("/@scope%2fwidget")
+            .iter()
+            .filter(|r| r.header("accept") == Some("application/json"))
+            .count()
     };
     let before = full_requests();
     let report = fetch_with(keys(&instance, Some("2024-01-01T00:00:00Z"))).await.signatures;

@@ -1,5 +1,6 @@
 //! Registry configuration resolved as npm resolves it, from files and environments made in
 //! temporary directories (never the machine's own).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -336,7 +337,10 @@ fn bad_values_are_refused_with_their_origin() {
     let home_npmrc = world.path("home/.npmrc");
     assert!(error.to_string().contains(&format!("user config {}:1", home_npmrc.display())), "{error}");
 
-    world.write("home/.npmrc", "registry=http://127.0.0.1:27/\n//127.0.0.1:27/:username=a\n//127.0.0.1:27/:_password=*!*\n");
+    world.write(
+        "home/.npmrc",
+        "registry=http://127.0.0.1:27/\n//127.0.0.1:27/:username=a\n//127.0.0.1:27/:_password=*!*\n",
+    );
     let error = RegistryConfig::resolve(&world.inputs()).unwrap_err();
     assert!(matches!(error, ConfigError::InvalidPassword { .. }), "{error}");
 
