@@ -155,7 +155,7 @@ pub enum Error {
         path: PathBuf,
         origin: ConfigSource,
         #[source]
-        source: reqwest::Error,
+        source: Option<reqwest::Error>,
     },
     #[error("cannot set up the HTTP client")]
     HttpClient {
@@ -214,8 +214,11 @@ impl Client {
             roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| Error::CaFilePem {
                 path: path.clone(),
                 origin: origin.clone(),
-                source,
+                source: Some(source),
             })?;
+            if roots.is_empty() {
+                return Err(Error::CaFilePem { path, origin: origin.clone(), source: None });
+            }
         }
         let config = Arc::new(config);
         let http = Http::new(Arc::clone(&config), options.http.clone(), roots)

@@ -201,6 +201,10 @@ pub struct RegistryConfig {
     settings: BTreeMap<String, Setting>,
     env_proxies: EnvProxies,
     files: Vec<ConfigFile>,
+    /// For settings that are paths: `~/` is the home directory, relative paths the directory
+    /// configuration was resolved from.
+    home: Option<PathBuf>,
+    cwd: PathBuf,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -302,7 +306,7 @@ impl RegistryConfig {
                 registry_url(name, &Setting { value: value.clone(), source })?;
             }
         }
-        Ok(Self { registry, scopes, settings, env_proxies, files })
+        Ok(Self { registry, scopes, settings, env_proxies, files, home: inputs.home.clone(), cwd: inputs.cwd.clone() })
     }
 
     /// Resolves the configuration from the running process's environment, home and working
@@ -320,6 +324,8 @@ impl RegistryConfig {
             settings: BTreeMap::new(),
             env_proxies: EnvProxies::default(),
             files: Vec::new(),
+            home: None,
+            cwd: PathBuf::new(),
         })
     }
 
@@ -418,7 +424,11 @@ impl RegistryConfig {
     /// platform's, for registries behind a private CA.
     pub fn ca_file(&self) -> Option<(PathBuf, &ConfigSource)> {
         let setting = self.settings.get("cafile").filter(|s| is_set(&s.value))?;
-        Some((PathBuf::from(&setting.value), &setting.source))
+        let path = match (setting.value.strip_prefix("~/"), &self.home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => self.cwd.join(&setting.value),
+        };
+        Some((path, &setting.source))
     }
 }
 

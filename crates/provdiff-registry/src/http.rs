@@ -30,7 +30,8 @@ pub struct HttpOptions {
     /// jitter (each delay is drawn between half and all of it).
     pub initial_delay: Duration,
     pub max_delay: Duration,
-    /// Total time a request may take across attempts and delays before giving up.
+    /// Total time a request may take, all attempts, delays and body transfers included. A
+    /// transfer still running when it runs out is abandoned.
     pub max_total: Duration,
     /// The longest `Retry-After` honoured; a registry asking for more is an error at once.
     pub max_retry_after: Duration,
@@ -47,7 +48,7 @@ impl Default for HttpOptions {
             max_attempts: 4,
             initial_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
-            max_total: Duration::from_secs(120),
+            max_total: Duration::from_secs(300),
             max_retry_after: Duration::from_secs(60),
             max_redirects: 10,
             user_agent: format!("provdiff/{}", env!("CARGO_PKG_VERSION")),
@@ -108,6 +109,8 @@ pub enum Transient {
         #[source]
         source: reqwest::Error,
     },
+    #[error("the {}s time limit ran out", limit.as_secs_f64())]
+    Deadline { limit: Duration },
     #[error("the response was cut short")]
     Body {
         #[source]
@@ -208,10 +211,15 @@ impl Http {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (cause, retry_after) = match self.attempt(request, sink).await {
-                Ok(response) => return Ok(response),
-                Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry { cause, retry_after }) => (cause, retry_after),
+            let remaining = self.options.max_total.saturating_sub(start.elapsed());
+            let (cause, retry_after) = match tokio::time::timeout(remaining, self.attempt(request, sink)).await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(Failure::Fatal(error))) => return Err(error),
+                Ok(Err(Failure::Retry { cause, retry_after })) => (cause, retry_after),
+                Err(_) => {
+                    let last = Transient::Deadline { limit: self.options.max_total };
+                    return Err(FetchError::GaveUp { url: shown, attempts: attempt, elapsed: start.elapsed(), last });
+                }
             };
             if let Some(wait) = retry_after.filter(|wait| *wait > self.options.max_retry_after) {
                 return Err(FetchError::RetryAfterTooLong { url: shown, wait, limit: self.options.max_retry_after });

@@ -604,3 +604,43 @@ async fn two_clients_sharing_a_cache_both_get_whole_entries() {
     assert_eq!(files.len(), 1, "only the final entry remains: {files:?}");
     assert_eq!(std::fs::read(&files[0]).unwrap(), version.tarball);
 }
+
+#[tokio::test]
+async fn a_transfer_too_slow_to_finish_is_cut_off_by_the_total_time_limit() {
+    let registry = TestRegistry::start();
+    let version = TestVersion::new(NAME, VERSION, tarball());
+    registry.publish(version.clone());
+    // Each byte arrives well within the read timeout, so only the total limit can stop it.
+    registry.fault(&version.tarball_path(), Fault::Trickle { interval: Duration::from_millis(20) }, None);
+    let setup = Setup::for_registry(&registry);
+    let mut options = fast();
+    options.http.max_total = Duration::from_secs(1);
+    let error = fetch(&setup.client(options)).await.unwrap_err();
+    assert!(matches!(error, Error::Fetch(FetchError::GaveUp { last: Transient::Deadline { .. }, .. })), "{error}");
+    assert!(setup.cached_tarball_files().is_empty(), "{:?}", setup.cached_tarball_files());
+}
+
+#[tokio::test]
+async fn a_cafile_is_loaded_and_a_bad_one_is_a_clear_error() {
+    let instance = SigstoreInstance::new();
+    let root: serde_json::Value = serde_json::from_str(&instance.trusted_root_json()).unwrap();
+    let der = root["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"].as_str().unwrap();
+    let body: Vec<String> = der.as_bytes().chunks(64).map(|line| String::from_utf8(line.to_vec()).unwrap()).collect();
+    let pem = format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", body.join("\n"));
+
+    let setup = Setup::new("registry=http://127.0.0.1:1/\ncafile=ca.pem\n");
+    let cwd = setup.dir.path().join("cwd");
+    let config = || setup.config_with_env(&[]);
+    let client = || Client::new(config(), Cache::new(setup.cache_dir()).unwrap(), fast());
+
+    let error = client().unwrap_err();
+    assert!(matches!(error, Error::CaFile { .. }), "{error}");
+    assert!(error.to_string().contains(&cwd.join("ca.pem").display().to_string()), "{error}");
+
+    std::fs::write(cwd.join("ca.pem"), "not a certificate\n").unwrap();
+    let error = client().unwrap_err();
+    assert!(matches!(error, Error::CaFilePem { .. }), "{error}");
+
+    std::fs::write(cwd.join("ca.pem"), pem).unwrap();
+    client().unwrap();
+}

@@ -53,6 +53,8 @@ pub enum Fault {
     Truncate { keep: usize },
     /// 302 to this location.
     Redirect(String),
+    /// Send the body one byte per `interval`: alive, but too slow to finish.
+    Trickle { interval: Duration },
 }
 
 /// A request the server saw.
@@ -363,6 +365,7 @@ enum Action {
     Respond(Resource),
     Hang,
     Truncate(Resource, usize),
+    Trickle(Resource, Duration),
 }
 
 fn serve_connection(mut stream: TcpStream, state: &Mutex<State>, bytes_sent: &AtomicU64, shutdown: &AtomicBool) {
@@ -399,6 +402,7 @@ fn serve_connection(mut stream: TcpStream, state: &Mutex<State>, bytes_sent: &At
             }
             Some(Fault::Hang) => Action::Hang,
             Some(Fault::Truncate { keep }) => Action::Truncate(resource, keep),
+            Some(Fault::Trickle { interval }) => Action::Trickle(resource, interval),
         }
     };
     let (resource, keep) = match action {
@@ -416,6 +420,21 @@ fn serve_connection(mut stream: TcpStream, state: &Mutex<State>, bytes_sent: &At
         Action::Truncate(resource, keep) => {
             let keep = keep.min(resource.body.len());
             (resource, keep)
+        }
+        Action::Trickle(resource, interval) => {
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", resource.body.len());
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            for byte in &resource.body {
+                if shutdown.load(Ordering::SeqCst) || stream.write_all(std::slice::from_ref(byte)).is_err() {
+                    return;
+                }
+                bytes_sent.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(interval);
+            }
+            return;
         }
     };
     let mut head = format!("HTTP/1.1 {} {}\r\n", resource.status, reason(resource.status));
