@@ -13,6 +13,9 @@
 //! whose header or body does not check out is removed and treated as absent, as is a tarball
 //! whose bytes no longer hash to its name. Temporary files left by a crash start with `.tmp`
 //! and are never read.
+//!
+//! File I/O here is synchronous, also when called from the async client: entries are local and
+//! a command-line run has nothing else to schedule meanwhile. There is no eviction.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
