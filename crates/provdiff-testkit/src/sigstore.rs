@@ -229,6 +229,9 @@ pub struct SigstoreInstance {
     ct: LogKey,
     npm: LogKey,
     npm_key_id: String,
+    /// The registry's `npm:signatures` key, which signs `dist.signatures`.
+    registry_signer: LogKey,
+    registry_signer_id: String,
     log: Mutex<LogState>,
 }
 
@@ -247,6 +250,8 @@ impl Default for SigstoreInstance {
 impl SigstoreInstance {
     pub fn new() -> Self {
         let npm = LogKey::generate();
+        let registry_signer = LogKey::generate();
+        let registry_signer_id = npm_key_id(&registry_signer.spki);
         let npm_key_id = npm_key_id(&npm.spki);
         // A log that already holds a few entries, so inclusion proofs have a path to check.
         let leaves = (0..5u8).map(|i| sigstore_merkle::hash_leaf(&[i])).collect();
@@ -256,6 +261,8 @@ impl SigstoreInstance {
             ct: LogKey::generate(),
             npm,
             npm_key_id,
+            registry_signer,
+            registry_signer_id,
             log: Mutex::new(LogState { leaves }),
         }
     }
@@ -286,13 +293,15 @@ impl SigstoreInstance {
         serde_json::to_string_pretty(&root).expect("JSON values serialize")
     }
 
-    /// npm's `keys.json` format, listing this instance's registry key.
+    /// npm's `keys.json` format, listing this instance's registry keys: the one that signs
+    /// publish attestations (`npm:attestations`) and the one that signs `dist.signatures`
+    /// (`npm:signatures`).
     pub fn npm_keys_json(&self) -> String {
-        serde_json::to_string_pretty(&json!({"keys": [self.npm_key_entry("2020-01-01T00:00:00.000Z", None)]}))
-            .expect("JSON values serialize")
+        self.npm_keys_json_with(None)
     }
 
-    /// One `keys.json` entry for this instance's registry key, valid from `start` until `end`.
+    /// One `keys.json` entry for this instance's publish-attestation key, valid from `start`
+    /// until `end`.
     pub fn npm_key_entry(&self, start: &str, end: Option<&str>) -> Value {
         let mut valid_for = json!({"start": start});
         if let Some(end) = end {
@@ -303,6 +312,38 @@ impl SigstoreInstance {
             "keyUsage": "npm:attestations",
             "publicKey": {"rawBytes": b64(&self.npm.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": valid_for}
         })
+    }
+
+    /// [`Self::npm_keys_json`] with the `npm:signatures` key expiring at `signatures_valid_until`
+    /// (an RFC 3339 time), to test keys that expired before or after a publication.
+    pub fn npm_keys_json_with(&self, signatures_valid_until: Option<&str>) -> String {
+        let start = "2020-01-01T00:00:00.000Z";
+        let mut signatures_window = json!({"start": start});
+        if let Some(end) = signatures_valid_until {
+            signatures_window["end"] = json!(end);
+        }
+        let keys = json!({"keys": [
+            self.npm_key_entry(start, None),
+            {
+                "keyId": self.registry_signer_id,
+                "keyUsage": "npm:signatures",
+                "publicKey": {"rawBytes": b64(&self.registry_signer.spki), "keyDetails": "PKIX_ECDSA_P256_SHA_256", "validFor": signatures_window}
+            }
+        ]});
+        serde_json::to_string_pretty(&keys).expect("JSON values serialize")
+    }
+
+    /// The id of the `npm:signatures` key.
+    pub fn registry_signature_key_id(&self) -> &str {
+        &self.registry_signer_id
+    }
+
+    /// A `dist.signatures` entry as the registry makes it: `(keyid, sig)`, `sig` being the
+    /// base64 of an ECDSA P-256/SHA-256 DER signature over `NAME@VERSION:INTEGRITY`.
+    pub fn sign_registry_signature(&self, name: &str, version: &str, integrity: &str) -> (String, String) {
+        let message = format!("{name}@{version}:{integrity}");
+        let signature = self.registry_signer.key.sign(message.as_bytes()).expect("signing works");
+        (self.registry_signer_id.clone(), b64(signature.as_bytes()))
     }
 
     pub fn npm_key_id(&self) -> &str {
