@@ -72,7 +72,7 @@ impl Slot {
     /// Takes the slot's exclusive lock, waiting for another provdiff that holds it. The lock is
     /// released when the returned guard drops, or when the process dies.
     pub(crate) fn lock(&self) -> Result<SlotLock, FetchError> {
-        fs_err::create_dir_all(&self.dir).map_err(|e| FetchError::Cache { path: self.dir.clone(), source: e.into() })?;
+        fs_err::create_dir_all(&self.dir).map_err(|e| FetchError::Cache { path: self.dir.clone(), source: e })?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -90,9 +90,10 @@ impl Slot {
             if let Ok(repo) = git2::Repository::open_bare(&self.repo) {
                 return Ok(repo);
             }
-            fs_err::remove_dir_all(&self.repo).map_err(|e| FetchError::Cache { path: self.repo.clone(), source: e.into() })?;
+            fs_err::remove_dir_all(&self.repo).map_err(|e| FetchError::Cache { path: self.repo.clone(), source: e })?;
         }
-        let scratch = tempfile::Builder::new().prefix(".init-").tempdir_in(&self.dir).map_err(cache_error(&self.dir))?;
+        let scratch =
+            tempfile::Builder::new().prefix(".init-").tempdir_in(&self.dir).map_err(cache_error(&self.dir))?;
         let staged = scratch.path().join("repo.git");
         // No external template: nothing of the user's (hooks, config) enters the cache.
         let repo = git2::Repository::init_opts(
@@ -126,11 +127,7 @@ pub(crate) fn is_complete(repo: &git2::Repository, commit: git2::Oid) -> bool {
                     Ok(subtree) => pending.push(subtree),
                     Err(_) => return false,
                 },
-                Some(git2::ObjectType::Blob) => {
-                    if !odb.exists(entry.id()) {
-                        return false;
-                    }
-                }
+                Some(git2::ObjectType::Blob) if !odb.exists(entry.id()) => return false,
                 // A gitlink (submodule) names a commit of another repository.
                 _ => {}
             }
@@ -147,8 +144,7 @@ pub(crate) fn commit_ref(commit: git2::Oid) -> String {
 /// Records a commit that was verified complete.
 pub(crate) fn mark_complete(repo: &git2::Repository, commit: git2::Oid) -> Result<(), FetchError> {
     let path = repo.path().to_path_buf();
-    repo.reference(&commit_ref(commit), commit, true, "provdiff: verified complete")
-        .map_err(repo_error(&path))?;
+    repo.reference(&commit_ref(commit), commit, true, "provdiff: verified complete").map_err(repo_error(&path))?;
     Ok(())
 }
 

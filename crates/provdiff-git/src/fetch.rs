@@ -385,6 +385,14 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
                 }
                 attempts.push(Attempt { strategy, fetcher: fetcher.kind(), result: AttemptResult::NotIncluded });
             }
+            // Only a full fetch that worked can show the commit is missing.
+            Err(Failure::Refused(message)) if strategy == Strategy::Full => {
+                return Err(FetchError::Network {
+                    url: shown_effective,
+                    fetcher: fetcher.kind(),
+                    failure: NetworkFailure::Failed { message },
+                });
+            }
             Err(Failure::Refused(message)) => {
                 attempts.push(Attempt { strategy, fetcher: fetcher.kind(), result: AttemptResult::Refused { message } })
             }
@@ -458,6 +466,11 @@ fn choose_fetcher(options: &FetchOptions, url: &RepoUrl) -> Result<Fetcher, Fetc
     }
 }
 
+/// A full fetch needs destinations for its patterns; these refs are removed right after, so the
+/// only refs a cache repository keeps are those of verified commits.
+const FULL_FETCH_REFSPECS: [&str; 2] =
+    ["+refs/heads/*:refs/provdiff/fetch/heads/*", "+refs/tags/*:refs/provdiff/fetch/tags/*"];
+
 /// What one strategy asks the server for.
 enum Spec {
     ById(git2::Oid),
@@ -513,11 +526,15 @@ fn fetch_with_git(git: &GitProgram, context: &FetchContext, spec: &Spec) -> Resu
             command.arg(name);
         }
         Spec::All => {
-            command.args(["refs/heads/*", "refs/tags/*"]);
+            command.args(FULL_FETCH_REFSPECS);
         }
     }
     let before = cache::packs(&context.repo_path);
-    let output = process::run(command, context.timeout).map_err(Failure::Error)?;
+    let output = process::run(command, context.timeout);
+    if let Spec::All = spec {
+        remove_fetch_refs(&context.repo_path);
+    }
+    let output = output.map_err(Failure::Error)?;
     if let Some(after) = output.timed_out {
         return Err(Failure::Network(NetworkFailure::TimedOut { after }));
     }
@@ -559,6 +576,8 @@ fn classify_git_message(message: &str) -> Failure {
         "authentication required",
         "could not read username",
         "could not read password",
+        "unable to get password",
+        "unable to get username",
         "terminal prompts disabled",
         "permission denied (publickey",
         "returned error: 401",
@@ -580,7 +599,7 @@ fn fetch_with_libgit2(context: &FetchContext, spec: &Spec) -> Result<Transfer, F
     let refspecs: Vec<String> = match spec {
         Spec::ById(commit) => vec![commit.to_string()],
         Spec::Ref(name) => vec![name.clone()],
-        Spec::All => vec!["+refs/heads/*:refs/provdiff/fetch/heads/*".into(), "+refs/tags/*:refs/provdiff/fetch/tags/*".into()],
+        Spec::All => FULL_FETCH_REFSPECS.iter().map(|spec| spec.to_string()).collect(),
     };
     // libgit2's local transport copies everything and cannot make a shallow fetch.
     let depth = match spec {
@@ -606,10 +625,9 @@ fn fetch_with_libgit2(context: &FetchContext, spec: &Spec) -> Result<Transfer, F
     };
     // libgit2 offers no safe per-call timeout, so the fetch runs on its own thread and is
     // abandoned (and cancelled at its next callback) when it goes silent for the timeout.
-    std::thread::Builder::new()
-        .name("provdiff-libgit2-fetch".into())
-        .spawn(worker)
-        .map_err(|source| Failure::Error(FetchError::Spawn { program: PathBuf::from("libgit2 fetch thread"), source }))?;
+    std::thread::Builder::new().name("provdiff-libgit2-fetch".into()).spawn(worker).map_err(|source| {
+        Failure::Error(FetchError::Spawn { program: PathBuf::from("libgit2 fetch thread"), source })
+    })?;
     let result = loop {
         match receiver.recv_timeout(Duration::from_millis(20)) {
             Ok(result) => break result,
@@ -625,17 +643,15 @@ fn fetch_with_libgit2(context: &FetchContext, spec: &Spec) -> Result<Transfer, F
             }
         }
     };
+    if let Spec::All = spec {
+        remove_fetch_refs(&context.repo_path);
+    }
     match result {
-        Ok(transfer) => {
-            if let Spec::All = spec {
-                remove_fetch_refs(&context.repo_path);
-            }
-            Ok(transfer)
-        }
+        Ok(transfer) => Ok(transfer),
         Err(LibgitFailure::Rewritten) => Err(Failure::Unsupported(
             "the git configuration rewrites this URL again (a chain of insteadOf rules), which libgit2 cannot be told to skip; use the git command line",
         )),
-        Err(LibgitFailure::Git(error)) => Err(classify_libgit2(&error)),
+        Err(LibgitFailure::Git(error)) => Err(classify_libgit2(&error, spec)),
         Err(LibgitFailure::Config(error)) => Err(Failure::Error(error)),
         Err(LibgitFailure::Other(message)) => Err(Failure::Network(NetworkFailure::Failed { message })),
     }
@@ -661,7 +677,8 @@ fn libgit2_fetch(
 ) -> Result<Transfer, LibgitFailure> {
     let touch = || activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     let repo = git2::Repository::open_bare(repo_path).map_err(LibgitFailure::Git)?;
-    let mut remote = git2::Remote::create_detached(url).map_err(LibgitFailure::Git)?;
+    // Anonymous: nothing (URL, credentials) is written to the cache repository's configuration.
+    let mut remote = repo.remote_anonymous(url).map_err(LibgitFailure::Git)?;
     // libgit2 applies the user's insteadOf itself; provdiff already did, so a change means a chain.
     if remote.url().ok() != Some(url) {
         return Err(LibgitFailure::Rewritten);
@@ -680,16 +697,10 @@ fn libgit2_fetch(
         !cancel.load(Ordering::Relaxed)
     });
     let mut options = git2::FetchOptions::new();
-    options
-        .remote_callbacks(callbacks)
-        .download_tags(git2::AutotagOption::None)
-        .update_fetchhead(false)
-        .depth(depth);
+    options.remote_callbacks(callbacks).download_tags(git2::AutotagOption::None).update_fetchhead(false).depth(depth);
     remote.fetch(refspecs, Some(&mut options), None).map_err(LibgitFailure::Git)?;
     let stats = remote.stats();
-    let transfer = Transfer { bytes: stats.received_bytes() as u64, objects: stats.received_objects() as u64 };
-    drop(repo);
-    Ok(transfer)
+    Ok(Transfer { bytes: stats.received_bytes() as u64, objects: stats.received_objects() as u64 })
 }
 
 /// libgit2 asks again after each refusal; each kind of credential is offered once.
@@ -713,7 +724,13 @@ impl CredentialsTried {
         }
         if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) && !self.helper {
             self.helper = true;
-            return git2::Cred::credential_helper(config, url, username);
+            return git2::Cred::credential_helper(config, url, username).map_err(|_| {
+                git2::Error::new(
+                    git2::ErrorCode::Auth,
+                    git2::ErrorClass::Net,
+                    "authentication required, and git's credential helpers have no credentials for this URL",
+                )
+            });
         }
         if allowed.contains(git2::CredentialType::USERNAME) {
             return git2::Cred::username(username.unwrap_or("git"));
@@ -722,11 +739,12 @@ impl CredentialsTried {
     }
 }
 
-/// The refs a libgit2 full fetch needed as destinations; only verified-commit refs stay.
+/// Removes the destinations of a full fetch ([`FULL_FETCH_REFSPECS`]).
 fn remove_fetch_refs(repo_path: &Path) {
     let Ok(repo) = git2::Repository::open_bare(repo_path) else { return };
     let Ok(references) = repo.references_glob("refs/provdiff/fetch/*") else { return };
-    let names: Vec<String> = references.filter_map(Result::ok).filter_map(|r| r.name().ok().map(str::to_string)).collect();
+    let names: Vec<String> =
+        references.filter_map(Result::ok).filter_map(|r| r.name().ok().map(str::to_string)).collect();
     for name in names {
         if let Ok(mut reference) = repo.find_reference(&name) {
             let _ = reference.delete();
@@ -734,7 +752,7 @@ fn remove_fetch_refs(repo_path: &Path) {
     }
 }
 
-fn classify_libgit2(error: &git2::Error) -> Failure {
+fn classify_libgit2(error: &git2::Error, spec: &Spec) -> Failure {
     if error.code() == git2::ErrorCode::Auth {
         return Failure::Unavailable(UnavailableReason::AccessDenied { message: error.message().to_string() });
     }
@@ -742,6 +760,11 @@ fn classify_libgit2(error: &git2::Error) -> Failure {
         return Failure::Network(NetworkFailure::Failed { message: "cancelled".into() });
     }
     let message = process::meaningful_stderr(error.message());
+    // libgit2 (v0) reads the server's `ERR upload-pack: not our ref` as a malformed packet; only
+    // after a want by id is that the likely meaning, and the next strategy will tell.
+    if matches!(spec, Spec::ById(_)) && message.contains("unexpected packet type") {
+        return Failure::Refused(message);
+    }
     match classify_git_message(&message) {
         // libgit2 says "unexpected http status code: 404" for a missing repository.
         Failure::Network(_) if error.class() == git2::ErrorClass::Http && message.contains("404") => {

@@ -84,13 +84,25 @@ impl RepoUrl {
                 if !rest.starts_with('/') {
                     return Err(bad(url, "a file:// URL needs an absolute path"));
                 }
-                return Ok(Self { text: text.to_string(), transport, host: String::new(), port: None, path: rest.into() });
+                return Ok(Self {
+                    text: text.to_string(),
+                    transport,
+                    host: String::new(),
+                    port: None,
+                    path: rest.into(),
+                });
             }
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
             let (host, port) = split_port(host_port).ok_or_else(|| bad(url, "its port is not a number"))?;
             check_host(url, host)?;
-            return Ok(Self { text: text.to_string(), transport, host: host.to_ascii_lowercase(), port, path: path.into() });
+            return Ok(Self {
+                text: text.to_string(),
+                transport,
+                host: host.to_ascii_lowercase(),
+                port,
+                path: path.into(),
+            });
         }
         // scp-like `[user@]host:path`, as git reads it: a colon before any slash.
         if let Some(colon) = text.find(':') {
@@ -108,7 +120,13 @@ impl RepoUrl {
                 });
             }
         }
-        Ok(Self { text: text.to_string(), transport: Transport::Local, host: String::new(), port: None, path: text.into() })
+        Ok(Self {
+            text: text.to_string(),
+            transport: Transport::Local,
+            host: String::new(),
+            port: None,
+            path: text.into(),
+        })
     }
 
     pub fn transport(&self) -> Transport {
@@ -263,7 +281,8 @@ impl GitConfigSource {
                 let no_system = env("GIT_CONFIG_NOSYSTEM")
                     .is_some_and(|value| !matches!(value.to_str(), Some("0" | "false" | "no" | "off")));
                 if !no_system {
-                    let system = env("GIT_CONFIG_SYSTEM").map(PathBuf::from).or_else(|| git2::Config::find_system().ok());
+                    let system =
+                        env("GIT_CONFIG_SYSTEM").map(PathBuf::from).or_else(|| git2::Config::find_system().ok());
                     if let Some(system) = system {
                         add(system, git2::ConfigLevel::System)?;
                     }
@@ -357,10 +376,7 @@ impl UrlRewrites {
 }
 
 /// The rule with the longest prefix of `url`; the first one wins a tie, as in git.
-fn longest<'a>(
-    rules: impl Iterator<Item = (&'a String, &'a String)>,
-    url: &str,
-) -> Option<(&'a String, &'a String)> {
+fn longest<'a>(rules: impl Iterator<Item = (&'a String, &'a String)>, url: &str) -> Option<(&'a String, &'a String)> {
     let mut best: Option<(&String, &String)> = None;
     for (prefix, replacement) in rules {
         if url.starts_with(prefix.as_str()) && best.is_none_or(|(longest, _)| prefix.len() > longest.len()) {
@@ -398,7 +414,18 @@ mod tests {
 
     #[test]
     fn refuses_urls_that_could_run_programs_or_inject_options() {
-        for url in ["", "-uhelp", "ext::sh", "git+ext::sh", "fd::3", "foo::bar/baz", "https://-oProxyCommand=x/r", "ssh://h:port/r", "file://relative", "https://h/a b"] {
+        for url in [
+            "",
+            "-uhelp",
+            "ext::sh",
+            "git+ext::sh",
+            "fd::3",
+            "foo::bar/baz",
+            "https://-oProxyCommand=x/r",
+            "ssh://h:port/r",
+            "file://relative",
+            "https://h/a b",
+        ] {
             assert!(RepoUrl::parse(url).is_err(), "{url:?} was accepted");
         }
     }
@@ -438,7 +465,10 @@ mod tests {
         rewrites.add_mirror("https://github.com/org/=https://short/").unwrap();
         let out = rewrites.apply("https://github.com/org/repo");
         assert_eq!(out.url, "https://short/repo");
-        assert_eq!(out.steps, vec![RewriteStep::Mirror { from: "https://github.com/org/".into(), to: "https://short/".into() }]);
+        assert_eq!(
+            out.steps,
+            vec![RewriteStep::Mirror { from: "https://github.com/org/".into(), to: "https://short/".into() }]
+        );
         // The longest mirror, then insteadOf on its result.
         rewrites.add_mirror("https://gitlab.com/=https://github.com/org/").unwrap();
         let out = rewrites.apply("https://gitlab.com/x");

@@ -1,15 +1,18 @@
 //! Test support for provdiff, never shipped: a throwaway Sigstore-like instance whose bundles
 //! verify through the real verification path (with its own trusted root, and nowhere else), git
-//! repositories built in temporary directories, and packages packed the way npm packs them.
+//! repositories built in temporary directories, a real git server (smart HTTP and `git://`) on
+//! 127.0.0.1, and packages packed the way npm packs them.
 //!
 //! Panics are acceptable here: a failure to generate a key or write a temp file is a broken test
 //! environment, not bad input.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod git_server;
 mod repo;
 mod sigstore;
 mod x509;
 
+pub use git_server::{Behaviour, GitProtocol, GitServer, WantPolicy, git};
 pub use repo::{RepoFile, TestRepo, write_bundle};
 pub use sigstore::{
     BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
