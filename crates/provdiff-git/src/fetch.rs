@@ -501,8 +501,15 @@ struct FetchContext {
 fn fetch_with_git(git: &GitProgram, context: &FetchContext, spec: &Spec) -> Result<Transfer, Failure> {
     let url = context.url.for_git_cli();
     let mut config = Vec::new();
-    // The URL is already rewritten; git must not apply a second `insteadOf` pass to it.
+    // The URL is already rewritten; git must not apply a second `insteadOf` pass to it, so it is
+    // told to rewrite the URL to itself (the longest possible match).
     if context.rewrites.instead_of_would_rewrite(&url) {
+        if url.contains('=') {
+            // `-c` splits at the first `=`; such a key cannot be passed.
+            return Err(Failure::Unsupported(
+                "the git configuration rewrites this URL again (a chain of insteadOf rules) and the URL holds `=`",
+            ));
+        }
         config.push(format!("url.{url}.insteadOf={url}"));
     }
     let mut command = git.command(&context.repo_path, &context.config_source, &config);

@@ -150,28 +150,33 @@ pub(crate) fn run(mut command: Command, inactivity: Duration) -> Result<RunOutpu
     let mut child = command.spawn().map_err(|source| FetchError::Spawn { program: program.clone(), source })?;
     let start = Instant::now();
     let last_output = Arc::new(AtomicU64::new(0));
-    let reader = |stream: Option<Box<dyn Read + Send>>, keep: usize| {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let reader = |stream: Option<Box<dyn Read + Send>>, is_stdout: bool| {
         let last_output = Arc::clone(&last_output);
+        let sender = sender.clone();
+        // Keep the end: the error is the last thing git says.
+        let keep = if is_stdout { 1 << 20 } else { 64 << 10 };
         std::thread::spawn(move || {
             let mut kept = Vec::new();
-            let Some(mut stream) = stream else { return kept };
-            let mut buffer = [0u8; 8192];
-            while let Ok(read) = stream.read(&mut buffer) {
-                if read == 0 {
-                    break;
-                }
-                last_output.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
-                kept.extend_from_slice(&buffer[..read]);
-                // Keep the end: the error is the last thing git says.
-                if kept.len() > keep {
-                    kept.drain(..kept.len() - keep);
+            if let Some(mut stream) = stream {
+                let mut buffer = [0u8; 8192];
+                while let Ok(read) = stream.read(&mut buffer) {
+                    if read == 0 {
+                        break;
+                    }
+                    last_output.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    kept.extend_from_slice(&buffer[..read]);
+                    if kept.len() > keep {
+                        kept.drain(..kept.len() - keep);
+                    }
                 }
             }
-            kept
+            let _ = sender.send((is_stdout, kept));
         })
     };
-    let stdout = reader(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), 1 << 20);
-    let stderr = reader(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), 64 << 10);
+    reader(child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), true);
+    reader(child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), false);
+    drop(sender);
     let mut timed_out = None;
     let status = loop {
         match child.try_wait() {
@@ -187,8 +192,17 @@ pub(crate) fn run(mut command: Command, inactivity: Duration) -> Result<RunOutpu
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    // Something git started may outlive it holding the pipes (an ssh connection master, say):
+    // wait a little for the output, then leave the readers behind.
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let deadline = Instant::now() + Duration::from_secs(2);
+    for _ in 0..2 {
+        match receiver.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok((true, kept)) => stdout = kept,
+            Ok((false, kept)) => stderr = kept,
+            Err(_) => break,
+        }
+    }
     Ok(RunOutput {
         success: timed_out.is_none() && status.is_some_and(|status| status.success()),
         stdout,
@@ -263,6 +277,15 @@ mod tests {
         let output = run(command, Duration::from_millis(300)).unwrap();
         assert_eq!(output.timed_out, Some(Duration::from_millis(300)));
         assert!(!output.success);
+    }
+
+    #[test]
+    fn a_child_left_holding_the_pipes_does_not_block() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo done; sleep 5 &"]);
+        let output = run(command, Duration::from_secs(20)).unwrap();
+        assert!(output.success);
+        assert_eq!(output.timed_out, None);
     }
 
     #[test]

@@ -580,3 +580,27 @@ fn lfs_pointers_and_submodules_are_detected() {
     assert_eq!((pointers[0].sha256.as_deref(), pointers[0].size), (Some(oid), Some(4096)));
     assert_eq!(commit.submodules(), [("vendor/lib", sub)]);
 }
+
+#[test]
+fn a_chain_of_insteadof_rules_is_applied_once_as_git_does() {
+    let (server, commits) = served_with_history(GitProtocol::Http, WantPolicy::Reachable);
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("gitconfig");
+    // One pass takes the URL to the server; a second pass would take it nowhere.
+    fs_err::write(
+        &config,
+        format!(
+            "[url \"{base}\"]\n\tinsteadOf = https://git.example.test/\n[url \"http://127.0.0.1:1/wrong/\"]\n\tinsteadOf = {base}\n",
+            base = server.base_url()
+        ),
+    )
+    .unwrap();
+    for fetcher in FETCHERS {
+        let cache = tempfile::tempdir().unwrap();
+        let mut options = options(cache.path(), fetcher);
+        options.git_config = GitConfigSource::Isolated { global: Some(config.clone()) };
+        let fetched =
+            available(fetch_commit(&request("https://git.example.test/widget.git", &commits[0], None), &options));
+        assert_eq!(fetched.effective_url.as_deref(), Some(server.url("widget.git").as_str()), "{fetcher:?}");
+    }
+}
