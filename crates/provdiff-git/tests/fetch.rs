@@ -1,5 +1,6 @@
 //! Fetching the attested commit from real git servers on 127.0.0.1 (`git http-backend` and
-//! `git daemon`, run by the testkit), with both fetchers.
+//! `git daemon`, run by the testkit), with both fetchers. `PROVDIFF_TEST_GIT=/path/to/git` runs
+//! the git command line fetcher with another git (the servers use the `git` on `PATH`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -21,6 +22,9 @@ fn options(cache: &Path, fetcher: FetcherChoice) -> FetchOptions {
     // Nothing from the machine's git configuration.
     options.git_config = GitConfigSource::Isolated { global: None };
     options.timeout = Duration::from_secs(30);
+    if let Some(git) = std::env::var_os("PROVDIFF_TEST_GIT") {
+        options.git_program = git.into();
+    }
     options
 }
 
