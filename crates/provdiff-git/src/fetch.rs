@@ -294,7 +294,7 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
     let url = RepoUrl::parse(&request.url)?;
     let shown_url = redact(url.as_str());
     let slot = Slot::new(&options.cache_dir, &url);
-    let cached = |repo: git2::Repository, attempts: Vec<Attempt>| -> Box<Fetched> {
+    let cached = |repo: git2::Repository| -> Box<Fetched> {
         Box::new(Fetched {
             repository: Repository::cached(repo, shown_url.clone()),
             url: shown_url.clone(),
@@ -303,7 +303,7 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
             strategy: Strategy::Cached,
             fetcher: None,
             transfer: None,
-            attempts,
+            attempts: Vec::new(),
             cache_path: slot.repo.clone(),
         })
     };
@@ -312,7 +312,7 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
     if let Some(repo) = slot.open_existing()
         && cache::is_complete(&repo, commit)
     {
-        return Ok(FetchOutcome::Available(cached(repo, Vec::new())));
+        return Ok(FetchOutcome::Available(cached(repo)));
     }
     if options.offline {
         let what = match slot.open_existing() {
@@ -335,7 +335,7 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
     // Another run may have fetched it while this one waited for the lock.
     if cache::is_complete(&repo, commit) {
         cache::mark_complete(&repo, commit)?;
-        return Ok(FetchOutcome::Available(cached(repo, Vec::new())));
+        return Ok(FetchOutcome::Available(cached(repo)));
     }
     drop(repo);
 
