@@ -2,17 +2,29 @@
 //!
 //! provdiff never checks the commit out to compare it: trees and blobs are read from the object
 //! database, so nothing in the repository's work tree (uncommitted edits, ignored build outputs)
-//! can leak into the comparison. A repository is a work tree, a bare repository, or a `git bundle`
-//! file, which is unpacked into a temporary bare repository first.
+//! can leak into the comparison. A repository is a work tree, a bare repository, a `git bundle`
+//! file (unpacked into a temporary bare repository first), or a commit fetched into provdiff's
+//! cache by [`fetch_commit`] — the crate's only network boundary.
 
 mod bundle;
+mod cache;
+mod fetch;
+mod lfs;
+mod process;
+pub mod url;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use provdiff_core::{SourceEntry, SourceError, SourceKind, SourceTree};
 
+pub use fetch::{
+    Attempt, AttemptResult, FetchError, FetchOptions, FetchOutcome, FetchRequest, Fetched, FetcherChoice, FetcherKind,
+    NetworkFailure, Strategy, Transfer, UnavailableReason, fetch_commit,
+};
 pub use git2::Oid;
+pub use lfs::LfsPointer;
+pub use url::{GitConfigSource, RewriteStep, UrlRewrites};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -78,6 +90,12 @@ impl Repository {
         Ok(Self { repo, location, _scratch: None })
     }
 
+    /// A repository of provdiff's cache, described by the URL it was fetched for.
+    pub(crate) fn cached(repo: git2::Repository, location: String) -> Self {
+        Self { repo, location, _scratch: None }
+    }
+
+    /// Where the repository is: its path, or for a fetched one the repository URL.
     pub fn location(&self) -> &str {
         &self.location
     }
@@ -177,6 +195,43 @@ impl<'r> Commit<'r> {
     /// Every path in the commit (not only one package's).
     pub fn entries(&self) -> &[SourceEntry] {
         &self.listing.entries
+    }
+
+    /// The commit's submodules: `(path, commit)` of each gitlink. Their files are in other
+    /// repositories and are not read.
+    pub fn submodules(&self) -> Vec<(&str, &str)> {
+        self.listing
+            .entries
+            .iter()
+            .filter_map(|entry| match &entry.kind {
+                SourceKind::Submodule { commit } => Some((entry.path.as_str(), commit.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The files that are Git LFS pointers: the repository holds a pointer (the real content's
+    /// SHA-256 and size), not the content. Only blobs small enough to be pointers are read.
+    pub fn lfs_pointers(&self) -> Result<Vec<LfsPointer>, GitError> {
+        let odb = self.repo.repo.odb().map_err(|source| self.read_error("the object database", source))?;
+        let mut pointers = Vec::new();
+        for entry in &self.listing.entries {
+            let SourceKind::File { .. } = entry.kind else { continue };
+            let Some(oid) = self.listing.blobs.get(&entry.path) else { continue };
+            let (size, _) = odb.read_header(*oid).map_err(|source| self.read_error(&entry.path, source))?;
+            if size > lfs::MAX_POINTER_SIZE {
+                continue;
+            }
+            let blob = self.repo.repo.find_blob(*oid).map_err(|source| self.read_error(&entry.path, source))?;
+            if let Some(pointer) = LfsPointer::parse(&entry.path, blob.content()) {
+                pointers.push(pointer);
+            }
+        }
+        Ok(pointers)
+    }
+
+    fn read_error(&self, what: &str, source: git2::Error) -> GitError {
+        self.repo.read_error(what, &self.id.to_string(), source)
     }
 
     /// Reads one file of the commit by its repository path.

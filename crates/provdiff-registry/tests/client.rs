@@ -167,7 +167,8 @@ async fn fetches_a_version_its_attestations_and_signatures_then_serves_them_from
         .unwrap();
     let raw = parse_attestations(fetched.attestations.body().unwrap(), "registry").unwrap();
     let subject = PackageSubject { name: NAME.into(), version: VERSION.into(), sha512: fetched.integrity };
-    let verification = Verifier::new(&trust).unwrap().verify(&raw, &subject);
+    let verification =
+        Verifier::new(&trust).unwrap().verify(&raw, &subject, &provdiff_attest::IdentityPolicy::default());
     assert!(verification.is_verified(), "{:?}", verification.findings);
 
     // A second client on the same cache sends nothing for the tarball or the attestations.

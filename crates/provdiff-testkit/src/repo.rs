@@ -12,11 +12,19 @@ pub struct RepoFile {
     pub executable: bool,
     /// Commit `content` as a symlink target instead of a file.
     pub symlink: bool,
+    /// Commit a submodule (gitlink) whose commit id is `content`, in hex.
+    pub submodule: bool,
 }
 
 impl RepoFile {
     pub fn new(path: &str, content: impl AsRef<[u8]>) -> Self {
-        Self { path: path.to_string(), content: content.as_ref().to_vec(), executable: false, symlink: false }
+        Self {
+            path: path.to_string(),
+            content: content.as_ref().to_vec(),
+            executable: false,
+            symlink: false,
+            submodule: false,
+        }
     }
 
     pub fn executable(mut self) -> Self {
@@ -26,6 +34,11 @@ impl RepoFile {
 
     pub fn symlink(path: &str, target: &str) -> Self {
         Self { symlink: true, ..Self::new(path, target) }
+    }
+
+    /// A submodule at `path` pinned to `commit` (40 hex digits) of another repository.
+    pub fn submodule(path: &str, commit: &str) -> Self {
+        Self { submodule: true, ..Self::new(path, commit) }
     }
 }
 
@@ -58,8 +71,14 @@ impl TestRepo {
     pub fn commit(&self, files: &[RepoFile], message: &str) -> String {
         let mut root = BTreeMap::new();
         for file in files {
-            let oid = self.repo.blob(&file.content).expect("write a blob");
-            let mode = if file.symlink {
+            let oid = if file.submodule {
+                git2::Oid::from_str(std::str::from_utf8(&file.content).expect("a hex commit id")).expect("a commit id")
+            } else {
+                self.repo.blob(&file.content).expect("write a blob")
+            };
+            let mode = if file.submodule {
+                0o160000
+            } else if file.symlink {
                 0o120000
             } else if file.executable {
                 0o100755
