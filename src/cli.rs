@@ -22,7 +22,7 @@ pub enum Command {
     /// published tarball.
     ///
     /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
-    /// error, 3 inconclusive.
+    /// error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
     Check(CheckArgs),
     /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
     Pack(PackArgs),
@@ -82,18 +82,40 @@ impl PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The published package tarball (.tgz).
-    #[arg(long, value_name = "PKG.tgz")]
-    pub tarball: PathBuf,
-    /// The attestations: a registry attestations response or a Sigstore bundle. Repeatable.
-    #[arg(long, value_name = "FILE", required = true)]
+    /// The package to check, fetched from the registry npm is configured with.
+    #[arg(value_name = "NAME@VERSION", conflicts_with_all = ["tarball", "attestations"], required_unless_present = "tarball")]
+    pub spec: Option<String>,
+    /// A published package tarball (.tgz) to check instead of fetching one.
+    #[arg(long, value_name = "PKG.tgz", requires = "attestations")]
+    pub tarball: Option<PathBuf>,
+    /// The tarball's attestations: a registry attestations response or a Sigstore bundle.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
     pub attestations: Vec<PathBuf>,
-    /// The source repository: a work tree, a bare repository or a `git bundle` file.
-    #[arg(long, value_name = "PATH")]
-    pub repo: PathBuf,
+    /// Where the attested commit is: a work tree, a bare repository, a `git bundle` file, or a
+    /// URL to fetch it from. Default: fetch it from the repository the provenance names.
+    #[arg(long, value_name = "PATH|URL")]
+    pub repo: Option<String>,
     /// The package's directory in the repository, when automatic detection is not wanted.
     #[arg(long, value_name = "DIR")]
     pub package_dir: Option<String>,
+    /// The npm registry (default: npm's configuration: npm_config_registry, .npmrc files,
+    /// `npm config get registry`).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Where downloads and fetched repositories are cached (default: the platform's cache
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use only the cache; say what is missing instead of fetching it.
+    #[arg(long)]
+    pub offline: bool,
+    /// Fetch repositories under FROM from TO instead (prefix rewrite). Repeatable.
+    #[arg(long, value_name = "FROM=TO")]
+    pub git_mirror: Vec<String>,
+    /// Seconds a git fetch may go without progress before it is abandoned.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub git_timeout: u64,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]

@@ -1,10 +1,12 @@
 //! The `provdiff` command: arguments, orchestration, printing and exit codes. Everything else
 //! lives in the library crates under `crates/`.
 
+mod acquire;
 mod check;
 mod cli;
 mod inputs;
 mod pack;
+mod progress;
 mod report;
 mod verify;
 mod verify_bundle;
@@ -20,6 +22,7 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     pub const ERROR: u8 = 2;
     pub const INCONCLUSIVE: u8 = 3;
+    pub const SOURCE_UNAVAILABLE: u8 = 4;
 }
 
 fn main() -> ExitCode {

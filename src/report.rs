@@ -40,6 +40,8 @@ pub struct SourceInfo {
     pub package_dir_found_by: String,
     /// The monorepo root whose ignore files npm also applies, when the package is a workspace.
     pub workspace_root: Option<String>,
+    /// How the commit was fetched; `null` when it was read from a local repository.
+    pub fetch: Option<crate::acquire::FetchInfo>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -91,6 +93,8 @@ pub struct CheckReport {
     /// The attested source; `null` when the attestations did not verify.
     pub source: Option<SourceInfo>,
     pub attestation: Verification,
+    /// What the registry served; `null` when the tarball and attestations came from files.
+    pub registry: Option<crate::acquire::RegistryInfo>,
     /// `null` when no comparison was made (the attestations did not verify).
     pub comparison: Option<ComparisonInfo>,
     pub findings: Vec<Finding>,
@@ -105,6 +109,7 @@ impl CheckReport {
             package,
             source: None,
             attestation,
+            registry: None,
             comparison: None,
             findings: Vec::new(),
         }
@@ -141,11 +146,36 @@ impl CheckReport {
         if let Some(source) = &self.source {
             let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
             writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
-            writeln!(out, "            read from {}", source.location)?;
+            match &source.fetch {
+                Some(fetch) => {
+                    let how = match fetch.strategy.as_str() {
+                        "cached" => "from the cache".to_string(),
+                        strategy => {
+                            let size = fetch.bytes.map(|bytes| format!(", {}", human_bytes(bytes))).unwrap_or_default();
+                            format!("({strategy}{size})")
+                        }
+                    };
+                    writeln!(
+                        out,
+                        "            fetched from {} {how}",
+                        fetch.effective_url.as_deref().unwrap_or(&fetch.url)
+                    )?;
+                }
+                None => writeln!(out, "            read from {}", source.location)?,
+            }
             if let Some(root) = &source.workspace_root {
                 let root = if root.is_empty() { "the repository root" } else { root };
                 writeln!(out, "            a workspace of {root}: its ignore files apply too, as npm applies them")?;
             }
+        }
+        if let Some(registry) = &self.registry {
+            let signatures = match registry.signatures.outcome {
+                provdiff_registry::SignatureOutcome::Verified => "registry signature verified",
+                provdiff_registry::SignatureOutcome::Failed => "registry signature does NOT verify",
+                provdiff_registry::SignatureOutcome::Absent => "no registry signature",
+                provdiff_registry::SignatureOutcome::NoKeys => "registry signature not checked: no npm key for it",
+            };
+            writeln!(out, "registry    {} ({signatures})", registry.registry)?;
         }
         match &self.comparison {
             Some(comparison) => {
@@ -169,6 +199,9 @@ impl CheckReport {
                     writeln!(out, "            gzip stream reproduced by {}", engine.description)?;
                 }
             }
+            None if self.verdict == Verdict::SourceUnavailable => {
+                writeln!(out, "comparison  not made: the attested commit is unavailable")?
+            }
             None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
         }
         write_findings(out, &self.findings)
@@ -180,6 +213,7 @@ pub fn verdict_exit_code(verdict: Verdict) -> u8 {
         Verdict::Identical | Verdict::Equivalent => exit::OK,
         Verdict::Mismatch | Verdict::Unverified => exit::FAILED,
         Verdict::Inconclusive => exit::INCONCLUSIVE,
+        Verdict::SourceUnavailable => exit::SOURCE_UNAVAILABLE,
     }
 }
 
@@ -189,6 +223,7 @@ fn verdict_sentence(verdict: Verdict) -> &'static str {
         Verdict::Equivalent => "same files, bytes and modes as the attested commit; only the archive encoding differs",
         Verdict::Inconclusive => "files only in the package need a rebuild to be proven (listed below)",
         Verdict::Mismatch => "the package is not what the attested commit produces (see below)",
+        Verdict::SourceUnavailable => "the attested commit cannot be fetched, so nothing was compared (see below)",
         Verdict::Unverified => "the attestations do not verify (see below)",
     }
 }
@@ -240,6 +275,7 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Re
             Severity::Warning => "warning",
             Severity::Explained => "explained",
             Severity::Inconclusive => "inconclusive",
+            Severity::Unavailable => "unavailable",
             Severity::Mismatch => "MISMATCH",
             Severity::Unverified => "UNVERIFIED",
         };
@@ -252,4 +288,12 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Re
         }
     }
     Ok(())
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
 }

@@ -17,6 +17,8 @@ pub enum Severity {
     Explained,
     /// Cannot be proven either way without rebuilding.
     Inconclusive,
+    /// The attested source cannot be obtained (the commit or repository is gone).
+    Unavailable,
     /// The package is not what the source produces.
     Mismatch,
     /// The attestations do not prove what they claim.
@@ -98,6 +100,15 @@ codes! {
         "The source has a symbolic link where npm would look; npm pack skips links, and so does provdiff.";
     UnreadablePath = "unreadable-path", Info,
         "A source path provdiff cannot represent (a name that is not UTF-8, an ignore file that is a link); what npm does with it is not reproduced.";
+
+    SourceUnavailable = "source-unavailable", Unavailable,
+        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), or the repository is gone or private.";
+    LfsObjectVerified = "lfs-object-verified", Explained,
+        "The source holds a Git LFS pointer; the package holds the object whose SHA-256 and size the pointer names.";
+
+    // The registry.
+    RegistrySignatureInvalid = "registry-signature-invalid", Warning,
+        "The registry's signature over NAME@VERSION:INTEGRITY (dist.signatures) does not verify with npm's keys.";
 
     // The published tarball's container.
     GzipMultipleMembers = "gzip-multiple-members", Mismatch,

@@ -12,6 +12,6 @@ pub mod verdict;
 
 pub use digest::Sha512;
 pub use finding::{Code, Finding, Severity};
-pub use source::{SourceEntry, SourceError, SourceKind, SourceTree};
+pub use source::{Overlay, SourceEntry, SourceError, SourceKind, SourceTree};
 pub use tree::{EntryKind, FileEntry, FileTree};
 pub use verdict::{EncodingLevel, Verdict};

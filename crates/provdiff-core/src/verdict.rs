@@ -26,6 +26,8 @@ pub enum Verdict {
     Inconclusive,
     /// A file differs, or a file is unexplained.
     Mismatch,
+    /// The attested commit cannot be obtained any more: nothing could be compared.
+    SourceUnavailable,
     /// The attestations do not verify.
     Unverified,
 }
@@ -39,6 +41,7 @@ impl Verdict {
         match worst {
             Some(Severity::Unverified) => Verdict::Unverified,
             Some(Severity::Mismatch) => Verdict::Mismatch,
+            Some(Severity::Unavailable) => Verdict::SourceUnavailable,
             Some(Severity::Inconclusive) => Verdict::Inconclusive,
             Some(Severity::Info | Severity::Warning | Severity::Explained) | None => match agreement {
                 Some(EncodingLevel::Compressed) => Verdict::Identical,
@@ -54,6 +57,7 @@ impl Verdict {
             Verdict::Equivalent => "equivalent",
             Verdict::Inconclusive => "inconclusive",
             Verdict::Mismatch => "mismatch",
+            Verdict::SourceUnavailable => "source-unavailable",
             Verdict::Unverified => "unverified",
         }
     }
@@ -86,5 +90,8 @@ mod tests {
         check(&[Code::BuildOutput, Code::ContentDiffers], None, Verdict::Mismatch);
         check(&[Code::ContentDiffers, Code::SignatureInvalid], None, Verdict::Unverified);
         check(&[Code::PublishNotChecked], Some(Compressed), Verdict::Identical);
+        check(&[Code::SourceUnavailable], None, Verdict::SourceUnavailable);
+        check(&[Code::SourceUnavailable, Code::GzipTrailingData], None, Verdict::Mismatch);
+        check(&[Code::SourceUnavailable, Code::SignatureInvalid], None, Verdict::Unverified);
     }
 }

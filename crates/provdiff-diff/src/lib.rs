@@ -163,6 +163,47 @@ fn truncate_lines(text: &str, max_lines: usize) -> String {
     kept
 }
 
+/// A Git LFS pointer in the source, by package path: what its object must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LfsPointer {
+    pub path: String,
+    /// SHA-256 of the object, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The published bytes that are proven to be the objects of the source's Git LFS pointers
+/// (same SHA-256 and size), to pack in the pointers' place, and an explained finding for each.
+/// A pointer whose published file is anything else is left alone: the comparison then reports
+/// the pointer and the published content as different files, as they are.
+pub fn resolve_lfs(
+    pointers: &[LfsPointer],
+    published: &FileTree,
+) -> (std::collections::BTreeMap<String, Vec<u8>>, Vec<Finding>) {
+    let mut replaced = std::collections::BTreeMap::new();
+    let mut findings = Vec::new();
+    for pointer in pointers {
+        let Some(entry) = published.get(&pointer.path) else { continue };
+        if entry.content.len() as u64 != pointer.size {
+            continue;
+        }
+        let digest = hex::encode(sha2::Sha256::digest(&entry.content));
+        if digest != pointer.sha256.to_ascii_lowercase() {
+            continue;
+        }
+        findings.push(Finding::at(
+            Code::LfsObjectVerified,
+            pointer.path.clone(),
+            format!(
+                "a Git LFS pointer in the source; the package holds its object (sha256:{}, {} bytes)",
+                digest, pointer.size
+            ),
+        ));
+        replaced.insert(pointer.path.clone(), entry.content.clone());
+    }
+    (replaced, findings)
+}
+
 /// The strongest level at which the two archives agree, given that their entries are equal.
 /// `None` when the entries differ: then no encoding level holds.
 pub fn archive_agreement(
@@ -198,6 +239,28 @@ mod tests {
 
     fn codes(comparison: &TreeComparison) -> Vec<(Code, String)> {
         comparison.findings.iter().map(|f| (f.code, f.path.clone().unwrap_or_default())).collect()
+    }
+
+    #[test]
+    fn lfs_objects_are_resolved_only_when_hash_and_size_match() {
+        let published = tree(&[("logo.png", 0o644, "PNGDATA"), ("other.bin", 0o644, "tampered")]);
+        let sha = |text: &str| hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        let pointers = [
+            LfsPointer { path: "logo.png".into(), sha256: sha("PNGDATA").to_uppercase(), size: 7 },
+            LfsPointer { path: "other.bin".into(), sha256: sha("original"), size: 8 },
+            LfsPointer { path: "wrong-size.bin".into(), sha256: sha("x"), size: 2 },
+            LfsPointer { path: "absent.bin".into(), sha256: sha("x"), size: 1 },
+        ];
+        let (replaced, findings) = resolve_lfs(&pointers, &published);
+        assert_eq!(replaced.keys().collect::<Vec<_>>(), ["logo.png"]);
+        assert_eq!(replaced["logo.png"], b"PNGDATA");
+        assert_eq!(
+            codes(&TreeComparison { findings, ..TreeComparison::default() }),
+            [(Code::LfsObjectVerified, "logo.png".into())]
+        );
+        // Same size, different content: not resolved.
+        let same_size = tree(&[("logo.png", 0o644, "PNGDATB")]);
+        assert!(resolve_lfs(&pointers[..1], &same_size).0.is_empty());
     }
 
     #[test]
