@@ -100,7 +100,7 @@ fn cache_root(args: &CheckArgs) -> Result<PathBuf> {
 fn fetch_options(args: &CheckArgs) -> Result<FetchOptions> {
     let mut options = FetchOptions::new(cache_root(args)?.join("git"));
     options.offline = args.offline;
-    options.timeout = Duration::from_secs(args.git_timeout);
+    options.timeout = Duration::from_secs(args.timeout);
     for rule in &args.git_mirror {
         options.rewrites.add_mirror(rule)?;
     }
@@ -187,8 +187,10 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
     let spec = PackageSpec::parse(spec)?;
     let config = RegistryConfig::from_process(args.registry.clone())?;
     let cache = provdiff_registry::Cache::new(cache_root(args)?.join("registry"))?;
-    let options =
+    let mut options =
         ClientOptions { offline: args.offline, npm_keys: verifier.npm_keys().to_vec(), ..ClientOptions::default() };
+    options.http.read_timeout = Duration::from_secs(args.timeout);
+    options.http.connect_timeout = options.http.connect_timeout.min(options.http.read_timeout);
     let client = Client::new(config, cache, options)?;
     let fetch_options = fetch_options(args)?;
     let progress = Progress::new();

@@ -113,9 +113,10 @@ pub struct CheckArgs {
     /// Fetch repositories under FROM from TO instead (prefix rewrite). Repeatable.
     #[arg(long, value_name = "FROM=TO")]
     pub git_mirror: Vec<String>,
-    /// Seconds a git fetch may go without progress before it is abandoned.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub git_timeout: u64,
+    /// Seconds a registry request or git fetch may wait without receiving anything before it
+    /// is abandoned (registry requests are retried).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
