@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod bench_check;
 mod deflate;
 mod example;
 mod npm_versions;
@@ -62,6 +63,15 @@ enum BenchTarget {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// `provdiff check NAME@VERSION`, cold and warm, against a loopback registry and git server.
+    Check {
+        /// Warm runs (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Commits of history before the released one.
+        #[arg(long, default_value_t = 200)]
+        history: usize,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -81,6 +91,7 @@ fn main() -> Result<()> {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
+        Task::Bench { target: BenchTarget::Check { runs, history } } => bench_check::check(&root, runs, history),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
     }
 }
