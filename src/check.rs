@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use provdiff_attest::VerifiedProvenance;
-use provdiff_core::Finding;
+use provdiff_core::{Code, Finding};
 use provdiff_diff::{CompareOptions, LfsPointer, archive_agreement, compare_trees, resolve_lfs};
 use provdiff_git::Commit;
 use provdiff_npm::{Manifest, NpmRules, Packed, PublishedTarball};
@@ -69,7 +69,13 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             compare(&mut report, published, &source, &provenance, workspace.as_ref(), &lfs)?;
         }
     }
-    report.findings.extend(report.attestation.findings.iter().cloned());
+    // When the registry had no attestations, its finding says so better than the verifier's
+    // "no provenance among the inputs".
+    let registry_said_missing = report.findings.iter().any(|finding| finding.code == Code::ProvenanceMissing);
+    let attestation_findings = report.attestation.findings.iter().filter(|finding| {
+        !(registry_said_missing && finding.code == Code::ProvenanceMissing && finding.path.is_none())
+    });
+    report.findings.extend(attestation_findings.cloned().collect::<Vec<_>>());
     report.findings.extend(published.findings.iter().cloned());
     report.finish();
     report.print(args.json)?;
