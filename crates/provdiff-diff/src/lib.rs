@@ -199,7 +199,7 @@ pub fn resolve_lfs(
                 digest, pointer.size
             ),
         ));
-        replaced.insert(pointer.path.clone(), entry.content.clone());
+        replaced.insert(pointer.path.clone(), entry.content.to_vec());
     }
     (replaced, findings)
 }
@@ -213,12 +213,21 @@ pub fn archive_agreement(
     repacked_tgz: &[u8],
     repacked_tar: &[u8],
 ) -> Option<EncodingLevel> {
+    agreement_level(entries_equal, || published_tgz == repacked_tgz, || published_tar == repacked_tar)
+}
+
+/// [`archive_agreement`] for callers that compare the archives some other way (by digest, say).
+pub fn agreement_level(
+    entries_equal: bool,
+    tgz_equal: impl FnOnce() -> bool,
+    tar_equal: impl FnOnce() -> bool,
+) -> Option<EncodingLevel> {
     if !entries_equal {
         return None;
     }
-    Some(if published_tgz == repacked_tgz {
+    Some(if tgz_equal() {
         EncodingLevel::Compressed
-    } else if published_tar == repacked_tar {
+    } else if tar_equal() {
         EncodingLevel::Tar
     } else {
         EncodingLevel::Entries
