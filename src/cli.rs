@@ -24,6 +24,13 @@ pub enum Command {
     /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
     /// error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
     Check(CheckArgs),
+    /// Compare two packages with npm's semantics: any two of a `.tgz`, a directory and a git
+    /// revision (`REPO@REV[:DIR]`), directories and revisions packed as npm would pack them.
+    ///
+    /// A plays the package and B what it is judged against (files only in A are
+    /// `only-in-package`). Exit codes: 0 identical or equivalent, 1 mismatch, 2 usage or
+    /// operational error, 3 inconclusive.
+    Diff(DiffArgs),
     /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
     Pack(PackArgs),
     /// Verify one Sigstore bundle for an artifact (the sigstore-conformance client protocol).
@@ -145,6 +152,23 @@ pub struct VerifyArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Print one JSON document instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The package: PKG.tgz, DIR or REPO@REV[:DIR].
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// What it is judged against: PKG.tgz, DIR or REPO@REV[:DIR].
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Pack directories and revisions as this npm version does (default: the newest behaviour
+    /// provdiff knows).
+    #[arg(long, value_name = "VERSION")]
+    pub npm_version: Option<String>,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,

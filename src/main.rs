@@ -4,6 +4,7 @@
 mod acquire;
 mod check;
 mod cli;
+mod diff;
 mod inputs;
 mod pack;
 mod progress;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Check(args) => check::run(&args),
+        cli::Command::Diff(args) => diff::run(&args),
         cli::Command::Pack(args) => pack::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::VerifyBundle(args) => verify_bundle::run(&args),

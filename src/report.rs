@@ -19,6 +19,12 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+impl Tool {
+    pub fn current() -> Self {
+        Self { name: "provdiff", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PackageInfo {
     pub name: String,
@@ -104,7 +110,7 @@ impl CheckReport {
     pub fn new(package: PackageInfo, attestation: Verification) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
+            tool: Tool::current(),
             verdict: Verdict::Unverified,
             package,
             source: None,

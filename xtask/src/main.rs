@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_check;
+mod bench_diff;
 mod deflate;
 mod example;
 mod npm_versions;
@@ -72,6 +73,15 @@ enum BenchTarget {
         #[arg(long, default_value_t = 200)]
         history: usize,
     },
+    /// `provdiff diff` against diffoscope on a pair of large generated tarballs.
+    Diff {
+        /// provdiff runs (the median is reported); diffoscope runs once.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Only write the pair of tarballs to this directory.
+        #[arg(long, value_name = "DIR")]
+        write_pair: Option<PathBuf>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -92,6 +102,8 @@ fn main() -> Result<()> {
         }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
         Task::Bench { target: BenchTarget::Check { runs, history } } => bench_check::check(&root, runs, history),
+        Task::Bench { target: BenchTarget::Diff { write_pair: Some(dir), .. } } => bench_diff::write_pair_to(&dir),
+        Task::Bench { target: BenchTarget::Diff { runs, write_pair: None } } => bench_diff::diff(&root, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
     }
 }
