@@ -67,6 +67,11 @@ impl Scenario {
     /// Commits `files`, packs them as the publisher would (optionally altering the packed files
     /// first), and signs provenance and publish attestations for the resulting tarball.
     pub fn new(files: &[RepoFile], alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        Self::new_in(files, "", alter)
+    }
+
+    /// [`Scenario::new`] for the package in `package_dir` of the committed repository.
+    pub fn new_in(files: &[RepoFile], package_dir: &str, alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
         let commit = repo.commit(files, "release");
@@ -74,7 +79,7 @@ impl Scenario {
 
         let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
         let commit_tree = repository.commit(&commit).unwrap();
-        let source = commit_tree.subtree("").unwrap();
+        let source = commit_tree.subtree(package_dir).unwrap();
         let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST, None).unwrap();
         let mut published = packed.files.clone();
         alter(&mut published);
