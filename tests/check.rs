@@ -142,9 +142,9 @@ fn pnpm_monorepo() -> Vec<provdiff_testkit::RepoFile> {
     ]
 }
 
-/// What `pnpm pack` writes for the widget (checked against the real pnpm by
-/// tests/pack_tools_differential.rs for the same rules).
-const PNPM_WIDGET_MANIFEST: &str = "{\n  \"name\": \"widget\",\n  \"version\": \"1.2.3\",\n  \"main\": \"index.js\",\n  \"dependencies\": {\n    \"helper\": \"^0.4.0\",\n    \"lodash\": \"^4.17.21\"\n  },\n  \"license\": \"MIT\",\n  \"scripts\": {\n    \"test\": \"node test.js\"\n  }\n}";
+/// What `pnpm pack` (10.34.9) writes for the widget, byte for byte: the catalog entry comes first
+/// because pnpm's asynchronous workspace resolution finishes later.
+const PNPM_WIDGET_MANIFEST: &str = "{\n  \"name\": \"widget\",\n  \"version\": \"1.2.3\",\n  \"main\": \"index.js\",\n  \"dependencies\": {\n    \"lodash\": \"^4.17.21\",\n    \"helper\": \"^0.4.0\"\n  },\n  \"license\": \"MIT\",\n  \"scripts\": {\n    \"test\": \"node test.js\"\n  }\n}";
 
 fn pnpm_packed(files: &mut Vec<provdiff_npm::PackedFile>, manifest: &str) {
     replace(files, "package.json", |content| *content = manifest.as_bytes().to_vec());

@@ -138,6 +138,8 @@ codes! {
         "A package.json field the publishing tool (pnpm, yarn berry) rewrites, rewritten exactly as it does.";
     PublishReformatted = "publish-reformatted", Explained,
         "package.json was re-serialised by a publishing tool that writes it anew (two-space indentation, no final newline).";
+    PublishFileMode = "publish-file-mode", Explained,
+        "A file's executable bit is the one the publishing tool sets (pnpm and yarn berry make exactly the package's bins executable), not the source's.";
     PublishAddedFile = "publish-added-file", Explained,
         "A file the publishing tool adds to every package (pnpm's workspace licence, yarn's always-included files), with the source's bytes.";
 }

@@ -81,6 +81,11 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
     };
     let max_lines =
         if options.max_diff_lines == 0 { CompareOptions::DEFAULT_MAX_DIFF_LINES } else { options.max_diff_lines };
+    let tool_executables = manifest::tool_executables(
+        options.publish.tool,
+        published.get("package.json").map(|entry| entry.content.as_slice()),
+        repacked.get("package.json").map(|entry| entry.content.as_slice()),
+    );
     for (path, published_entry) in published.files() {
         let Some(source_entry) = repacked.get(path) else {
             if let Some(finding) = added_by_tool(path, published_entry, repacked, &options.publish) {
@@ -103,8 +108,9 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             comparison.findings.push(finding);
             continue;
         };
+        // Identical, or every difference explained, or neither.
         let mut same = true;
-        let mut explained = false;
+        let mut explained = true;
         if published_entry.content != source_entry.content {
             same = false;
             let judged = (path == "package.json")
@@ -123,27 +129,47 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
                     explained = judged.explained;
                     comparison.findings.extend(judged.findings);
                 }
-                None => comparison.findings.push(content_finding(
-                    path,
-                    &published_entry.content,
-                    &source_entry.content,
-                    max_lines,
-                )),
+                None => {
+                    explained = false;
+                    comparison.findings.push(content_finding(
+                        path,
+                        &published_entry.content,
+                        &source_entry.content,
+                        max_lines,
+                    ));
+                }
             }
         }
         if published_entry.is_executable() != source_entry.is_executable() {
             same = false;
-            explained = false;
             let (package, source) =
                 (executable_word(published_entry.is_executable()), executable_word(source_entry.is_executable()));
-            comparison.findings.push(Finding::at(
-                Code::ModeDiffers,
-                path,
-                format!(
-                    "{package} in the package, {source} from the source (modes {:o} and {:o})",
-                    published_entry.mode, source_entry.mode
-                ),
-            ));
+            let set_by_tool = tool_executables
+                .as_ref()
+                .filter(|executables| executables.contains(path) == published_entry.is_executable());
+            match set_by_tool {
+                Some(executables) => comparison.findings.push(Finding::at(
+                    Code::PublishFileMode,
+                    path,
+                    format!(
+                        "{package} in the package, {source} in the source: {} makes exactly the package's bins{} \
+                         executable",
+                        options.publish.describe_tool(),
+                        if executables.is_empty() { " (it has none)" } else { "" }
+                    ),
+                )),
+                None => {
+                    explained = false;
+                    comparison.findings.push(Finding::at(
+                        Code::ModeDiffers,
+                        path,
+                        format!(
+                            "{package} in the package, {source} from the source (modes {:o} and {:o})",
+                            published_entry.mode, source_entry.mode
+                        ),
+                    ));
+                }
+            }
         }
         if same {
             comparison.identical_files += 1;
@@ -432,6 +458,51 @@ mod tests {
         assert_eq!(codes(&comparison), [(Code::PublishAddedFile, "CHANGELOG.md".into())]);
         assert!(comparison.entries_explained());
         assert_eq!(codes(&compare_trees(&with_licence, &source, &yarn)), [(Code::OnlyInPackage, "LICENSE".into())]);
+    }
+
+    #[test]
+    fn pnpm_and_yarn_set_modes_from_the_bins_alone() {
+        let manifest = "{\"name\":\"a\",\"bin\":{\"a\":\"./dist/cli.js\"}}";
+        let source = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o644, "x"), ("run.sh", 0o755, "y")]);
+        let published = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o755, "x"), ("run.sh", 0o644, "y")]);
+        for tool in [PublishTool::Pnpm, PublishTool::YarnBerry] {
+            let options = CompareOptions {
+                publish: PublishContext { tool, ..PublishContext::default() },
+                ..CompareOptions::default()
+            };
+            let comparison = compare_trees(&published, &source, &options);
+            assert_eq!(
+                codes(&comparison),
+                [(Code::PublishFileMode, "dist/cli.js".into()), (Code::PublishFileMode, "run.sh".into())]
+            );
+            assert!(comparison.entries_explained());
+            // The opposite bits are not what the tool sets.
+            let wrong = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o644, "x"), ("run.sh", 0o755, "z")]);
+            let source_wrong =
+                tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o755, "x"), ("run.sh", 0o755, "z")]);
+            assert_eq!(
+                codes(&compare_trees(&wrong, &source_wrong, &options)),
+                [(Code::ModeDiffers, "dist/cli.js".into())]
+            );
+        }
+        // npm keeps the source's modes.
+        let comparison = compare_trees(&published, &source, &CompareOptions::default());
+        assert_eq!(
+            codes(&comparison),
+            [(Code::ModeDiffers, "dist/cli.js".into()), (Code::ModeDiffers, "run.sh".into())]
+        );
+        // pnpm uses the packed manifest's bins (hoisted from publishConfig), yarn the source's.
+        let source_manifest = "{\"name\":\"a\",\"publishConfig\":{\"bin\":\"cli.js\"}}";
+        let packed_manifest = "{\n  \"name\": \"a\",\n  \"bin\": \"cli.js\"\n}";
+        let source = tree(&[("package.json", 0o644, source_manifest), ("cli.js", 0o644, "x")]);
+        let published = tree(&[("package.json", 0o644, packed_manifest), ("cli.js", 0o755, "x")]);
+        let comparison = compare_trees(
+            &published,
+            &source,
+            &CompareOptions { publish: pnpm_context(), ..CompareOptions::default() },
+        );
+        assert!(codes(&comparison).contains(&(Code::PublishFileMode, "cli.js".into())), "{:?}", codes(&comparison));
+        assert!(comparison.entries_explained(), "{:?}", codes(&comparison));
     }
 
     #[test]

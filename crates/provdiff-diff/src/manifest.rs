@@ -644,7 +644,7 @@ fn show_dir(dir: &str) -> String {
 }
 
 /// `base/rel` normalised (`.` and `..` resolved); `None`-like empty for the root.
-fn join_relative(base: &str, relative: &str) -> String {
+pub(crate) fn join_relative(base: &str, relative: &str) -> String {
     let mut parts: Vec<&str> = base.split('/').filter(|part| !part.is_empty()).collect();
     for part in relative.split('/') {
         match part {
@@ -663,6 +663,38 @@ fn relative_to(root: &str, dir: &str) -> String {
     let relative =
         if root.is_empty() { dir } else { dir.strip_prefix(root).map_or(dir, |rest| rest.trim_start_matches('/')) };
     if relative.is_empty() { ".".to_string() } else { relative.to_string() }
+}
+
+/// The files pnpm or yarn berry make executable, whatever their mode in the source: the bins of
+/// the manifest the tool packs with (pnpm: the packed one, after hoisting; yarn: the source's)
+/// and `publishConfig.executableFiles`. `None` for tools that keep the source's modes, or when a
+/// manifest cannot be read.
+pub(crate) fn tool_executables(
+    tool: PublishTool,
+    published_manifest: Option<&[u8]>,
+    source_manifest: Option<&[u8]>,
+) -> Option<std::collections::BTreeSet<String>> {
+    let parse = |bytes: Option<&[u8]>| -> Option<Map<String, Value>> {
+        let bytes = bytes?;
+        match serde_json::from_slice(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)).ok()? {
+            Value::Object(fields) => Some(fields),
+            _ => None,
+        }
+    };
+    let source = parse(source_manifest)?;
+    let bins_from = match tool {
+        PublishTool::Pnpm => parse(published_manifest)?,
+        PublishTool::YarnBerry => source.clone(),
+        PublishTool::Npm | PublishTool::YarnClassic => return None,
+    };
+    let mut paths: Vec<&str> = match bins_from.get("bin") {
+        Some(Value::String(path)) => vec![path.as_str()],
+        Some(Value::Object(bins)) => bins.values().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let executable_files = source.get("publishConfig").and_then(|config| config.get("executableFiles"));
+    paths.extend(executable_files.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str));
+    Some(paths.into_iter().map(|path| join_relative("", path)).collect())
 }
 
 fn union_keys<'m>(first: &'m Map<String, Value>, second: &'m Map<String, Value>) -> Vec<&'m String> {
