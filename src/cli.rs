@@ -21,8 +21,8 @@ pub enum Command {
     /// Verify a package's attestations, then repack the attested commit and compare it with the
     /// published tarball.
     ///
-    /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
-    /// error, 3 inconclusive.
+    /// Exit codes: 0 identical, equivalent or explained, 1 mismatch or unverified, 2 usage or
+    /// operational error, 3 inconclusive.
     Check(CheckArgs),
     /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
     Pack(PackArgs),

@@ -571,7 +571,7 @@ fn yarn_workspace(context: &PublishContext, name: &str, rest: &str) -> Result<Ve
         _ => {
             // A range the workspace satisfies is written without the protocol; a path to the
             // workspace is replaced by its version when it is the workspace's own path.
-            if by_name.is_some() {
+            if by_name.is_some() && looks_like_range(rest) {
                 candidates.push(Candidate {
                     value: rest.to_string(),
                     reason: "yarn strips workspace: from a range".to_string(),
@@ -592,11 +592,20 @@ fn yarn_workspace(context: &PublishContext, name: &str, rest: &str) -> Result<Ve
                 });
             }
             if candidates.is_empty() {
-                return Err(format!("no workspace package is named {name} or lives at {}", show_dir(&dir)));
+                return Err(match by_name {
+                    Some(_) => format!("yarn rewrites workspace:{rest} only when it is a range or a workspace's path"),
+                    None => format!("no workspace package is named {name} or lives at {}", show_dir(&dir)),
+                });
             }
         }
     }
     Ok(candidates)
+}
+
+/// Whether `text` could be a semver range (yarn writes a satisfied `workspace:RANGE` as `RANGE`):
+/// only the characters ranges are made of, so that no URL, path or alias passes as one.
+fn looks_like_range(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || " .-+^~*<>=|".contains(c))
 }
 
 fn catalog_entry(context: &PublishContext, catalog: &str, name: &str, tool: PublishTool) -> Result<String, String> {
@@ -1064,6 +1073,13 @@ mod tests {
                 (REWRITE, "^3.0.0"),
                 (REFORMAT, ""),
             ],
+        );
+        // Only a range passes through; a URL behind workspace: is no range yarn would strip.
+        check(
+            yarn,
+            base(json!({"dependencies": {"c": "workspace:https://example.test/c.tgz"}})),
+            base(json!({"dependencies": {"c": "https://example.test/c.tgz"}})),
+            &[(DIFFERS, "yarn rewrites workspace:https://example.test/c.tgz only when it is a range")],
         );
         // Hoisted when truthy; publishConfig itself stays; yarn leaves packageManager in.
         check(
