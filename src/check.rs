@@ -66,7 +66,8 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                 source.workspace_root = Some(workspace.root.clone());
             }
             let lfs = lfs_pointers(&commit, &package_dir)?;
-            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &lfs)?;
+            let publish = provdiff_npm::publish_context(&commit.subtree("")?, &package_dir)?;
+            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &lfs, publish)?;
         }
     }
     // When the registry had no attestations, its finding says so better than the verifier's
@@ -130,6 +131,7 @@ fn compare(
     provenance: &VerifiedProvenance,
     workspace: Option<&provdiff_npm::Workspace>,
     lfs: &[LfsPointer],
+    publish: provdiff_core::PublishContext,
 ) -> Result<()> {
     // Git LFS objects the package holds are packed in their pointers' place once their SHA-256
     // and size are checked: the pointer is what the commit attests to.
@@ -142,6 +144,7 @@ fn compare(
     let options = CompareOptions {
         build_step: source_manifest.build_step(),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
+        publish,
     };
     let (candidates, rules_source) = candidate_rules(provenance);
     let mut best: Option<(usize, Packed, provdiff_diff::TreeComparison)> = None;
@@ -149,7 +152,8 @@ fn compare(
         let packed = provdiff_npm::pack(source, rules, workspace)
             .with_context(|| format!("cannot pack {}", source.describe()))?;
         let comparison = compare_trees(&published.tree, &provdiff_npm::to_tree(&packed.files), &options);
-        let differences = comparison.findings.iter().filter(|f| f.severity > provdiff_core::Severity::Info).count();
+        let differences =
+            comparison.findings.iter().filter(|f| f.severity > provdiff_core::Severity::Explained).count();
         if best.as_ref().is_none_or(|(fewest, _, _)| differences < *fewest) {
             best = Some((differences, packed, comparison));
         }
@@ -185,6 +189,10 @@ fn compare(
         package_files: comparison.package_files,
         source_files: comparison.source_files,
         identical_files: comparison.identical_files,
+        explained_files: comparison.explained_files + comparison.added_files_explained,
+        entries_explained: comparison.entries_explained(),
+        publish_tool: options.publish.tool,
+        publish_tool_found_by: options.publish.detected_by.clone(),
         build_step: options.build_step.clone(),
         gzip_engine: gzip_engine.map(GzipEngine::from),
     });

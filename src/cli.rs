@@ -21,8 +21,8 @@ pub enum Command {
     /// Verify a package's attestations, then repack the attested commit and compare it with the
     /// published tarball.
     ///
-    /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
-    /// error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
+    /// Exit codes: 0 identical, equivalent or explained, 1 mismatch or unverified, 2 usage or
+    /// operational error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
     Check(CheckArgs),
     /// Compare two packages with npm's semantics: any two of a `.tgz`, a directory and a git
     /// revision (`REPO@REV[:DIR]`), directories and revisions packed as npm would pack them.

@@ -25,6 +25,8 @@ struct Side {
     findings: Vec<Finding>,
     /// The side's build step, when it is a source.
     build_step: Option<String>,
+    /// The tool that would publish it, when it is a source.
+    publish: provdiff_core::PublishContext,
 }
 
 /// What a side is, for the report.
@@ -73,6 +75,7 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
     let options = CompareOptions {
         build_step: b.build_step.clone(),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
+        publish: b.publish.clone(),
     };
     let comparison = compare_trees(&a.tree, &b.tree, &options);
     // Equal `.tgz` files have equal tar streams, so the gzip layer is compared only when the tar
@@ -80,11 +83,12 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
     let tar_equal = comparison.entries_equal() && a.tar == b.tar;
     let tgz_equal = tar_equal && a.tgz.same_bytes(&b.tgz)?;
     let agreement = agreement_level(comparison.entries_equal(), || tgz_equal, || tar_equal);
+    let entries_explained = comparison.entries_explained();
     let mut findings = a.findings;
     findings.extend(b.findings);
     findings.extend(comparison.findings);
     findings.sort_by(|x, y| y.severity.cmp(&x.severity).then_with(|| x.path.cmp(&y.path)));
-    let verdict = Verdict::decide(&findings, agreement);
+    let verdict = Verdict::decide(&findings, agreement, entries_explained);
     let report = DiffReport {
         schema_version: report::SCHEMA_VERSION,
         tool: Tool::current(),
@@ -134,6 +138,7 @@ fn load(input: &str, rules: NpmRules) -> Result<Side> {
                 files: unpacked.tree.files().count(),
             },
             build_step: None,
+            publish: provdiff_core::PublishContext::default(),
             findings: unpacked.findings,
             tree: unpacked.tree,
             tgz: Tgz::File(path.to_path_buf()),
@@ -145,7 +150,8 @@ fn load(input: &str, rules: NpmRules) -> Result<Side> {
         let absolute = fs_err::canonicalize(path)?;
         let relative = absolute.to_string_lossy().trim_start_matches('/').to_string();
         let workspace = provdiff_npm::find_workspace(&relative, |path| std::fs::read(format!("/{path}")).ok());
-        return packed_side("directory", input, None, &source, rules, workspace.as_ref());
+        let publish = provdiff_npm::publish_context(&source, "")?;
+        return packed_side("directory", input, None, &source, rules, workspace.as_ref(), publish);
     }
     let Some((repo, rev, dir)) = parse_revision(input) else {
         bail!("{input:?} is not a file, a directory or REPO@REV[:DIR]");
@@ -156,7 +162,8 @@ fn load(input: &str, rules: NpmRules) -> Result<Side> {
     let dir = provdiff_npm::normalize_relative(dir);
     let source = commit.subtree(&dir)?;
     let workspace = provdiff_npm::find_workspace(&dir, |path| commit.read(path).ok());
-    packed_side("git", input, Some(commit_id), &source, rules, workspace.as_ref())
+    let publish = provdiff_npm::publish_context(&commit.subtree("")?, &dir)?;
+    packed_side("git", input, Some(commit_id), &source, rules, workspace.as_ref(), publish)
 }
 
 fn packed_side(
@@ -166,6 +173,7 @@ fn packed_side(
     source: &dyn provdiff_core::SourceTree,
     rules: NpmRules,
     workspace: Option<&provdiff_npm::Workspace>,
+    publish: provdiff_core::PublishContext,
 ) -> Result<Side> {
     let manifest = Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
     let packed =
@@ -180,6 +188,7 @@ fn packed_side(
             files: tree.files().count(),
         },
         build_step: manifest.build_step(),
+        publish,
         findings: packed.list.findings,
         tree,
         tgz: Tgz::Memory(packed.tgz),

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use provdiff_attest::Verification;
-use provdiff_core::{EncodingLevel, Finding, Severity, Sha512, Verdict};
+use provdiff_core::{EncodingLevel, Finding, PublishTool, Severity, Sha512, Verdict};
 use provdiff_npm::{DeflateHash, GzipOptions, NpmRules};
 use serde::Serialize;
 
@@ -68,6 +68,14 @@ pub struct ComparisonInfo {
     pub package_files: usize,
     pub source_files: usize,
     pub identical_files: usize,
+    /// Files that differ (or are only in the package) in explained ways only.
+    pub explained_files: usize,
+    /// Every file is identical or explained: the comparison's own accounting, which an
+    /// `explained` verdict requires.
+    pub entries_explained: bool,
+    /// The tool that packed the package, as the commit shows it, and why provdiff thinks so.
+    pub publish_tool: PublishTool,
+    pub publish_tool_found_by: String,
     pub build_step: Option<String>,
     /// The zlib that turns the repacked tar stream into the published `.tgz` byte for byte;
     /// `null` when the tar streams differ or no known engine reproduces the gzip stream.
@@ -125,7 +133,8 @@ impl CheckReport {
     pub fn finish(&mut self) {
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.path.cmp(&b.path)));
         let agreement = self.comparison.as_ref().and_then(|comparison| comparison.agreement);
-        self.verdict = Verdict::decide(&self.findings, agreement);
+        let entries_explained = self.comparison.as_ref().is_some_and(|comparison| comparison.entries_explained);
+        self.verdict = Verdict::decide(&self.findings, agreement, entries_explained);
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -189,6 +198,7 @@ impl CheckReport {
                     Some(EncodingLevel::Compressed) => "the .tgz files are byte-identical",
                     Some(EncodingLevel::Tar) => "the tar streams are identical, the gzip streams differ",
                     Some(EncodingLevel::Entries) => "the files are identical, the archive encoding differs",
+                    None if comparison.entries_explained => "the others differ only in explained ways",
                     None => "the files differ",
                 };
                 writeln!(
@@ -201,6 +211,16 @@ impl CheckReport {
                     RulesSource::Inferred => "inferred: the provenance does not name the npm version",
                 };
                 writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;
+                if comparison.publish_tool != PublishTool::Npm || comparison.explained_files > 0 {
+                    writeln!(
+                        out,
+                        "            packed by {} ({}); {} file{} explained",
+                        comparison.publish_tool,
+                        comparison.publish_tool_found_by,
+                        comparison.explained_files,
+                        if comparison.explained_files == 1 { "" } else { "s" }
+                    )?;
+                }
                 if let Some(engine) = &comparison.gzip_engine {
                     writeln!(out, "            gzip stream reproduced by {}", engine.description)?;
                 }
@@ -216,7 +236,7 @@ impl CheckReport {
 
 pub fn verdict_exit_code(verdict: Verdict) -> u8 {
     match verdict {
-        Verdict::Identical | Verdict::Equivalent => exit::OK,
+        Verdict::Identical | Verdict::Equivalent | Verdict::Explained => exit::OK,
         Verdict::Mismatch | Verdict::Unverified => exit::FAILED,
         Verdict::Inconclusive => exit::INCONCLUSIVE,
         Verdict::SourceUnavailable => exit::SOURCE_UNAVAILABLE,
@@ -227,6 +247,9 @@ fn verdict_sentence(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Identical => "the attested commit repacks to a byte-identical tarball",
         Verdict::Equivalent => "same files, bytes and modes as the attested commit; only the archive encoding differs",
+        Verdict::Explained => {
+            "every difference from the attested commit is a known publish-time rewrite (listed below)"
+        }
         Verdict::Inconclusive => "files only in the package need a rebuild to be proven (listed below)",
         Verdict::Mismatch => "the package is not what the attested commit produces (see below)",
         Verdict::SourceUnavailable => "the attested commit cannot be fetched, so nothing was compared (see below)",

@@ -67,12 +67,17 @@ impl Scenario {
     /// Commits `files`, packs them as the publisher would (optionally altering the packed files
     /// first), and signs provenance and publish attestations for the resulting tarball.
     pub fn new(files: &[RepoFile], alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        Self::new_in(files, "", alter)
+    }
+
+    /// [`Scenario::new`] for the package in `package_dir` of the committed repository.
+    pub fn new_in(files: &[RepoFile], package_dir: &str, alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
         let commit = repo.commit(files, "release");
         drop(repo);
 
-        let (tgz, name, version) = publish_from(&dir.path().join("repo.git"), &commit, "", alter);
+        let (tgz, name, version) = publish_from(&dir.path().join("repo.git"), &commit, package_dir, alter);
         fs_err::write(dir.path().join("package.tgz"), &tgz).unwrap();
 
         let instance = SigstoreInstance::new();

@@ -7,6 +7,7 @@ mod bench_diff;
 mod deflate;
 mod example;
 mod npm_versions;
+mod pack_tools;
 mod process;
 mod trust;
 
@@ -34,6 +35,9 @@ enum Task {
     Example,
     /// Install the npm releases the differential tests compare with (tests/npm/versions.txt).
     NpmVersions,
+    /// Install the pnpm and yarn releases whose package.json rewrites are checked
+    /// (tests/npm/pack-tools.txt).
+    PackTools,
     /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
     DeflateVectors {
         /// Node.js whose zlib is current Chromium's (18.20 and later).
@@ -97,6 +101,7 @@ fn main() -> Result<()> {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
         Task::NpmVersions => npm_versions::install(&root),
+        Task::PackTools => pack_tools::install(&root),
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }

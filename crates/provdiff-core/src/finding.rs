@@ -139,6 +139,20 @@ codes! {
         "The source would publish a file that the package does not contain.";
     EncodingDiffers = "encoding-differs", Info,
         "Same files, same bytes, same modes; only the archive encoding (tar headers or deflate stream) differs.";
+
+    // package.json and the publishing tool.
+    PackageJsonFieldDiffers = "package-json-field-differs", Mismatch,
+        "A package.json field differs from the source in a way no known publish-time rewrite explains (install hooks are called out).";
+    PackageJsonLayoutDiffers = "package-json-layout-differs", Mismatch,
+        "package.json has the values the source gives, but its bytes are not what the publishing tool writes.";
+    PublishRewrite = "publish-rewrite", Explained,
+        "A package.json field the publishing tool (pnpm, yarn berry) rewrites, rewritten exactly as it does.";
+    PublishReformatted = "publish-reformatted", Explained,
+        "package.json was re-serialised by a publishing tool that writes it anew (two-space indentation, no final newline).";
+    PublishFileMode = "publish-file-mode", Explained,
+        "A file's executable bit is the one the publishing tool sets (pnpm and yarn berry make exactly the package's bins executable), not the source's.";
+    PublishAddedFile = "publish-added-file", Explained,
+        "A file the publishing tool adds to every package (pnpm's workspace licence, yarn's always-included files), with the source's bytes.";
 }
 
 impl std::fmt::Display for Code {

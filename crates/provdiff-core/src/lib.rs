@@ -6,12 +6,14 @@
 
 pub mod digest;
 pub mod finding;
+pub mod publish;
 pub mod source;
 pub mod tree;
 pub mod verdict;
 
 pub use digest::Sha512;
 pub use finding::{Code, Finding, Severity};
+pub use publish::{PublishContext, PublishTool, ToolFile, WorkspacePackage};
 pub use source::{Overlay, SourceEntry, SourceError, SourceKind, SourceTree};
 pub use tree::{EntryKind, FileEntry, FileTree};
 pub use verdict::{EncodingLevel, Verdict};
