@@ -58,12 +58,18 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         if let (Some(workspace), Some(source)) = (&workspace, report.source.as_mut()) {
             source.workspace_root = Some(workspace.root.clone());
         }
-        compare(&mut report, &published, &source, &provenance, workspace.as_ref())?;
+        // Rebuild mode (src/rebuild.rs): what the attested workflow builds, then `--rebuild`.
+        let build_hint = crate::rebuild::build_hint(&commit, &package_dir, &provenance);
+        compare(&mut report, &published, &source, &provenance, workspace.as_ref(), build_hint)?;
+        crate::rebuild::after_comparison(&args.rebuild, &mut report, &published, &commit, &package_dir, &provenance)?;
     }
     report.findings.extend(report.attestation.findings.iter().cloned());
     report.findings.extend(published.findings.iter().cloned());
     report.finish();
     report.print(args.json)?;
+    if let Some(failure) = crate::rebuild::failure(&report) {
+        bail!(failure);
+    }
     Ok(report.exit_code())
 }
 
@@ -87,17 +93,20 @@ fn candidate_rules(provenance: &VerifiedProvenance) -> (Vec<NpmRules>, RulesSour
     }
 }
 
-fn compare(
+/// Packs `source`, compares it with the package and records both in the report; returns the
+/// packed files. `build_hint` names what builds the package when its manifest does not.
+pub(crate) fn compare(
     report: &mut CheckReport,
     published: &PublishedTarball,
     source: &dyn provdiff_core::SourceTree,
     provenance: &VerifiedProvenance,
     workspace: Option<&provdiff_npm::Workspace>,
-) -> Result<()> {
+    build_hint: Option<String>,
+) -> Result<provdiff_core::FileTree> {
     let source_manifest =
         Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
     let options = CompareOptions {
-        build_step: source_manifest.build_step(),
+        build_step: source_manifest.build_step().or(build_hint),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
     };
     let (candidates, rules_source) = candidate_rules(provenance);
@@ -147,7 +156,7 @@ fn compare(
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);
-    Ok(())
+    Ok(provdiff_npm::to_tree(&packed.files))
 }
 
 /// Finds the package's directory at the commit: `--package-dir`, then the tarball's

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod inputs;
 mod pack;
+mod rebuild;
 mod report;
 mod verify;
 mod verify_bundle;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Pack(args) => pack::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::VerifyBundle(args) => verify_bundle::run(&args),
+        cli::Command::RebuildInit { args } => rebuild::init(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

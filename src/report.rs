@@ -93,6 +93,10 @@ pub struct CheckReport {
     pub attestation: Verification,
     /// `null` when no comparison was made (the attestations did not verify).
     pub comparison: Option<ComparisonInfo>,
+    /// What `--rebuild` did; absent without it. With a rebuild, `comparison` is the rebuilt
+    /// package's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<crate::rebuild::RebuildInfo>,
     pub findings: Vec<Finding>,
 }
 
@@ -106,6 +110,7 @@ impl CheckReport {
             source: None,
             attestation,
             comparison: None,
+            rebuild: None,
             findings: Vec::new(),
         }
     }
@@ -170,6 +175,9 @@ impl CheckReport {
                 }
             }
             None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
+        }
+        if let Some(rebuild) = &self.rebuild {
+            crate::rebuild::write_human(out, rebuild)?;
         }
         write_findings(out, &self.findings)
     }

@@ -61,6 +61,8 @@ pub struct ProvenanceFacts<'a> {
     pub git_ref: Option<&'a str>,
     pub workflow_path: Option<&'a str>,
     pub builder_id: &'a str,
+    /// When the original build ran (the transparency log's time for the provenance), RFC 3339.
+    pub built_at: Option<&'a str>,
 }
 
 /// Everything the plan is derived from.
@@ -333,10 +335,27 @@ fn workflow_plan(
         let mut env = base_env.clone();
         env.extend(evaluate_env(&[&step.env], &step_context, &step.describe(), findings));
         step_context.env = env.clone();
-        for command in shell::commands(&script) {
-            if let Some(version) = shell::installs_npm(&command.words) {
-                npm =
-                    Some(VersionRequest { version, source: format!("{} (`npm install -g npm@…`)", step.describe()) });
+        let commands = shell::commands(&script);
+        let self_install = commands.iter().find_map(|command| shell::installs_npm(&command.words));
+        if let Some(version) = self_install {
+            npm = Some(VersionRequest {
+                version: version.clone(),
+                source: format!("{} (`npm install -g npm@{version}`)", step.describe()),
+            });
+            // `npm@latest` names a different npm today than when the build ran (and may not run
+            // on this machine's Node.js): like `actions/setup-node`, it is a tool request, reported
+            // against the npm the rebuild uses. An exact version is installed as written.
+            if !is_exact_version(&version) && commands.len() == 1 {
+                findings.push(Finding::new(
+                    Code::RebuildStepSkipped,
+                    format!(
+                        "{} installs npm@{version}, which named another npm when the build ran{}; not replayed: the \
+                         rebuild uses this machine's npm",
+                        step.describe(),
+                        facts.built_at.map(|at| format!(" ({at})")).unwrap_or_default()
+                    ),
+                ));
+                continue;
             }
         }
         if script.trim().is_empty() {
@@ -387,6 +406,12 @@ fn workflow_plan(
     }
     let publish_step = job.steps[point.step].describe();
     Ok((PlanSource::Workflow { path: path.to_string(), job: job.id.clone(), publish_step }, steps, node, npm))
+}
+
+/// `9.6.5`, not `latest`, `9` or `^9`.
+fn is_exact_version(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A step's script: its `run:`, or the `publish` input of the changesets action (which runs it
@@ -681,6 +706,7 @@ mod tests {
                     git_ref: Some("refs/tags/v1.0.0"),
                     workflow_path: workflow,
                     builder_id: builder,
+                    built_at: Some("2023-04-20T17:17:18Z"),
                 },
                 layout: &layout,
             })
@@ -742,15 +768,12 @@ jobs:
         );
         assert_eq!(
             scripts(&plan),
-            [
-                ("", "npm install -g npm@latest"),
-                ("", "npm ci && npm run build -- --outDir /home/runner/work/widget/widget/dist"),
-                ("", "npm run lint"),
-            ]
+            [("", "npm ci && npm run build -- --outDir /home/runner/work/widget/widget/dist"), ("", "npm run lint"),]
         );
         assert_eq!(plan.steps[0].env.get("MODE").map(String::as_str), Some("release"));
+
         assert!(!plan.steps[0].env.contains_key("TOKEN"), "secrets never reach the build");
-        assert_eq!(codes(&plan), [Code::RebuildStepSkipped, Code::RebuildStepSkipped, Code::RebuildStepSkipped]);
+        assert_eq!(codes(&plan), [Code::RebuildStepSkipped; 4]);
         assert_eq!(plan.node.as_ref().map(|n| n.version.as_str()), Some("16"));
         assert_eq!(plan.npm.as_ref().map(|n| n.version.as_str()), Some("latest"));
         assert_eq!(plan.lockfile.as_deref(), Some("package-lock.json"));

@@ -37,6 +37,9 @@ pub struct RebuildOptions {
     pub sandbox: SandboxChoice,
     /// The default registry first.
     pub registries: Vec<RegistryUrl>,
+    /// Certificate authorities npm is configured to trust (`cafile`): passed to the build's npm
+    /// and Node.js, since the build does not read the user's npm configuration.
+    pub ca_file: Option<PathBuf>,
     /// No network: dependencies come from `npm_cache` (an npm cache directory, the one holding
     /// `_cacache`), which the build reads but never writes.
     pub offline: bool,
@@ -425,6 +428,11 @@ fn base_env(
         if let (false, Some(cache)) = (sandboxed, &options.npm_cache) {
             env.insert("npm_config_cache".into(), cache.to_string_lossy().into_owned());
         }
+    }
+    if let Some(ca_file) = &options.ca_file {
+        let ca_file = ca_file.to_string_lossy().into_owned();
+        env.insert("npm_config_cafile".into(), ca_file.clone());
+        env.insert("NODE_EXTRA_CA_CERTS".into(), ca_file);
     }
     for registry in &options.registries {
         match &registry.scope {
