@@ -187,7 +187,8 @@ pub fn after_comparison(
         report.findings.retain(|f| !COMPARISON_CODES.contains(&f.code));
         let packed_tree = crate::check::compare(report, published, &built, provenance, workspace.as_ref(), None)?;
         // The build ran: a file it did not produce has no build left to explain it.
-        for finding in report.findings.iter_mut().filter(|f| f.code == Code::BuildOutput) {
+        for finding in report.findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage))
+        {
             let path = finding.path.clone().unwrap_or_default();
             *finding = Finding::at(Code::OnlyInPackage, path, "not produced by rebuilding the attested commit");
         }

@@ -6,6 +6,7 @@ mod deflate;
 mod example;
 mod npm_versions;
 mod process;
+mod rebuild_deps;
 mod trust;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ enum Task {
     Example,
     /// Install the npm releases the differential tests compare with (tests/npm/versions.txt).
     NpmVersions,
+    /// Fill the npm cache the offline rebuild tests install from (target/rebuild-deps/npm-cache).
+    RebuildDeps,
     /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
     DeflateVectors {
         /// Node.js whose zlib is current Chromium's (18.20 and later).
@@ -77,6 +80,7 @@ fn main() -> Result<()> {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
         Task::NpmVersions => npm_versions::install(&root),
+        Task::RebuildDeps => rebuild_deps::install(&root),
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }
