@@ -2,6 +2,7 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod bench_rebuild;
 mod deflate;
 mod example;
 mod npm_versions;
@@ -65,6 +66,13 @@ enum BenchTarget {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// `check --rebuild` on the real packages of ../shared next to a plain `npm ci && npm pack`.
+    Rebuild {
+        /// The repository holding a case's attested commit, as `CASE=PATH`
+        /// (`tuf-js-1.0.0=/path/to/tuf-js`). Repeatable; cases without one are skipped.
+        #[arg(long = "repo", value_name = "CASE=PATH")]
+        repos: Vec<String>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -86,6 +94,7 @@ fn main() -> Result<()> {
         }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
+        Task::Bench { target: BenchTarget::Rebuild { repos } } => bench_rebuild::rebuild(&root, &repos),
     }
 }
 
