@@ -67,7 +67,19 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             }
             let lfs = lfs_pointers(&commit, &package_dir)?;
             let publish = provdiff_npm::publish_context(&commit.subtree("")?, &package_dir)?;
-            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &lfs, publish)?;
+            // Rebuild mode (src/rebuild.rs): what the attested workflow builds, then `--rebuild`.
+            let build_hint = crate::rebuild::build_hint(&commit, &package_dir, &provenance);
+            let context = SourceContext { lfs, publish };
+            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &context, build_hint)?;
+            crate::rebuild::after_comparison(
+                &args.rebuild,
+                &mut report,
+                published,
+                &commit,
+                &package_dir,
+                &provenance,
+                &context,
+            )?;
         }
     }
     // When the registry had no attestations, its finding says so better than the verifier's
@@ -80,7 +92,18 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     report.findings.extend(published.findings.iter().cloned());
     report.finish();
     report.print(args.json)?;
+    if let Some(failure) = crate::rebuild::failure(&report) {
+        bail!(failure);
+    }
     Ok(report.exit_code())
+}
+
+/// What the attested commit says about packing it, beyond its files: the Git LFS pointers under
+/// the package's directory and the publishing tool's rules. A rebuild's checkout is judged by the
+/// same.
+pub(crate) struct SourceContext {
+    pub lfs: Vec<LfsPointer>,
+    pub publish: provdiff_core::PublishContext,
 }
 
 /// The root `package.json`, to prefer its workspaces when several directories hold the package.
@@ -124,27 +147,29 @@ fn candidate_rules(provenance: &VerifiedProvenance) -> (Vec<NpmRules>, RulesSour
     }
 }
 
-fn compare(
+/// Packs `source`, compares it with the package and records both in the report; returns the
+/// packed files. `build_hint` names what builds the package when its manifest does not.
+pub(crate) fn compare(
     report: &mut CheckReport,
     published: &PublishedTarball,
     source: &dyn provdiff_core::SourceTree,
     provenance: &VerifiedProvenance,
     workspace: Option<&provdiff_npm::Workspace>,
-    lfs: &[LfsPointer],
-    publish: provdiff_core::PublishContext,
-) -> Result<()> {
+    context: &SourceContext,
+    build_hint: Option<String>,
+) -> Result<provdiff_core::FileTree> {
     // Git LFS objects the package holds are packed in their pointers' place once their SHA-256
     // and size are checked: the pointer is what the commit attests to.
-    let (replaced, lfs_findings) = resolve_lfs(lfs, &published.tree);
+    let (replaced, lfs_findings) = resolve_lfs(&context.lfs, &published.tree);
     report.findings.extend(lfs_findings);
     let overlay = provdiff_core::Overlay::new(source, replaced);
     let source: &dyn provdiff_core::SourceTree = &overlay;
     let source_manifest =
         Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
     let options = CompareOptions {
-        build_step: source_manifest.build_step(),
+        build_step: source_manifest.build_step().or(build_hint),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
-        publish,
+        publish: context.publish.clone(),
     };
     let (candidates, rules_source) = candidate_rules(provenance);
     let mut best: Option<(usize, Packed, provdiff_diff::TreeComparison)> = None;
@@ -198,7 +223,7 @@ fn compare(
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);
-    Ok(())
+    Ok(provdiff_npm::to_tree(&packed.files))
 }
 
 /// Finds the package's directory at the commit: `--package-dir`, then the tarball's

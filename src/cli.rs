@@ -41,6 +41,12 @@ pub enum Command {
     ///
     /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
     Verify(VerifyArgs),
+    /// The first program of a rebuild's sandbox (internal: `check --rebuild` runs it).
+    #[command(name = "__rebuild-init", hide = true)]
+    RebuildInit {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Trust material overrides shared by every command that verifies.
@@ -128,9 +134,40 @@ pub struct CheckArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub rebuild: RebuildArgs,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Replaying the attested build, to prove files that only a build produces.
+#[derive(Debug, Args, Default)]
+pub struct RebuildArgs {
+    /// Check out the attested commit, replay the build the provenance's workflow ran (in a
+    /// bubblewrap sandbox), repack the result and compare it with the package. Runs package code.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Give the build no network at all: dependencies come from an npm cache (--rebuild-cache).
+    #[arg(long, requires = "rebuild")]
+    pub rebuild_offline: bool,
+    /// The npm cache an offline rebuild installs from (default: npm's configured cache). The
+    /// build reads it and never writes to it.
+    #[arg(long, value_name = "DIR", requires = "rebuild_offline")]
+    pub rebuild_cache: Option<PathBuf>,
+    /// Stop the build after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, requires = "rebuild")]
+    pub rebuild_timeout: u64,
+    /// The data-segment limit of each process of the build, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096, requires = "rebuild")]
+    pub rebuild_memory: u64,
+    /// Keep the rebuild's directory (the checkout after the build) and print where it is.
+    #[arg(long, requires = "rebuild")]
+    pub rebuild_keep: bool,
+    /// Run the build without a sandbox when none works. The build can then read and change
+    /// anything you can, and reach any host.
+    #[arg(long, requires = "rebuild")]
+    pub unsandboxed: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod diff;
 mod inputs;
 mod pack;
 mod progress;
+mod rebuild;
 mod report;
 mod verify;
 mod verify_bundle;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Pack(args) => pack::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::VerifyBundle(args) => verify_bundle::run(&args),
+        cli::Command::RebuildInit { args } => rebuild::init(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

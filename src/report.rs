@@ -111,6 +111,10 @@ pub struct CheckReport {
     pub registry: Option<crate::acquire::RegistryInfo>,
     /// `null` when no comparison was made (the attestations did not verify).
     pub comparison: Option<ComparisonInfo>,
+    /// What `--rebuild` did; absent without it. With a rebuild, `comparison` is the rebuilt
+    /// package's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<crate::rebuild::RebuildInfo>,
     pub findings: Vec<Finding>,
 }
 
@@ -125,6 +129,7 @@ impl CheckReport {
             attestation,
             registry: None,
             comparison: None,
+            rebuild: None,
             findings: Vec::new(),
         }
     }
@@ -229,6 +234,9 @@ impl CheckReport {
                 writeln!(out, "comparison  not made: the attested commit is unavailable")?
             }
             None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
+        }
+        if let Some(rebuild) = &self.rebuild {
+            crate::rebuild::write_human(out, rebuild)?;
         }
         write_findings(out, &self.findings)
     }

@@ -4,11 +4,13 @@
 mod bench;
 mod bench_check;
 mod bench_diff;
+mod bench_rebuild;
 mod deflate;
 mod example;
 mod npm_versions;
 mod pack_tools;
 mod process;
+mod rebuild_deps;
 mod trust;
 
 use std::path::PathBuf;
@@ -38,6 +40,8 @@ enum Task {
     /// Install the pnpm and yarn releases whose package.json rewrites are checked
     /// (tests/npm/pack-tools.txt).
     PackTools,
+    /// Fill the npm cache the offline rebuild tests install from (target/rebuild-deps/npm-cache).
+    RebuildDeps,
     /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
     DeflateVectors {
         /// Node.js whose zlib is current Chromium's (18.20 and later).
@@ -86,6 +90,13 @@ enum BenchTarget {
         #[arg(long, value_name = "DIR")]
         write_pair: Option<PathBuf>,
     },
+    /// `check --rebuild` on the real packages of ../shared next to a plain `npm ci && npm pack`.
+    Rebuild {
+        /// The repository holding a case's attested commit, as `CASE=PATH`
+        /// (`tuf-js-1.0.0=/path/to/tuf-js`). Repeatable; cases without one are skipped.
+        #[arg(long = "repo", value_name = "CASE=PATH")]
+        repos: Vec<String>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -102,6 +113,7 @@ fn main() -> Result<()> {
         Task::Example => example::generate(&root),
         Task::NpmVersions => npm_versions::install(&root),
         Task::PackTools => pack_tools::install(&root),
+        Task::RebuildDeps => rebuild_deps::install(&root),
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }
@@ -110,6 +122,7 @@ fn main() -> Result<()> {
         Task::Bench { target: BenchTarget::Diff { write_pair: Some(dir), .. } } => bench_diff::write_pair_to(&dir),
         Task::Bench { target: BenchTarget::Diff { runs, write_pair: None } } => bench_diff::diff(&root, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
+        Task::Bench { target: BenchTarget::Rebuild { repos } } => bench_rebuild::rebuild(&root, &repos),
     }
 }
 

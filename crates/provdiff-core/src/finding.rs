@@ -153,6 +153,27 @@ codes! {
         "A file's executable bit is the one the publishing tool sets (pnpm and yarn berry make exactly the package's bins executable), not the source's.";
     PublishAddedFile = "publish-added-file", Explained,
         "A file the publishing tool adds to every package (pnpm's workspace licence, yarn's always-included files), with the source's bytes.";
+    // Rebuilding (`check --rebuild`).
+    RebuildNeeded = "rebuild-needed", Info,
+        "Files in the package can only come from a build; `--rebuild` replays the attested build in a sandbox to prove them.";
+    RebuildProven = "rebuild-proven", Info,
+        "Files that only a build could produce were rebuilt from the attested commit and match the package.";
+    RebuildStepSkipped = "rebuild-step-skipped", Warning,
+        "A step of the attested workflow (an action, a step using a secret or an expression provdiff cannot evaluate) or one of its variables was not replayed.";
+    RebuildNoLockfile = "rebuild-no-lockfile", Warning,
+        "The attested commit has no lockfile, so the rebuild resolved dependency versions anew.";
+    RebuildNodeVersion = "rebuild-node-version", Warning,
+        "The rebuild ran a different Node.js than the workflow or repository asks for.";
+    RebuildNpmVersion = "rebuild-npm-version", Warning,
+        "The rebuild ran a different npm than the provenance names or the workflow installs.";
+    RebuildTimestamp = "rebuild-timestamp", Warning,
+        "A rebuilt file differs from the package only in what look like dates or times: the build embeds the time it ran.";
+    RebuildAbsolutePath = "rebuild-absolute-path", Warning,
+        "A rebuilt file that differs from the package embeds an absolute path of the build machine.";
+    RebuildSandboxDenied = "rebuild-sandbox-denied", Warning,
+        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry) and went on.";
+    RebuildUnsandboxed = "rebuild-unsandboxed", Warning,
+        "The build ran without a sandbox (`--unsandboxed`): it could read and change anything the user can.";
 }
 
 impl std::fmt::Display for Code {

@@ -8,6 +8,7 @@
 
 mod bundle;
 mod cache;
+mod checkout;
 mod fetch;
 mod lfs;
 mod process;
@@ -63,6 +64,26 @@ pub enum GitError {
         #[source]
         source: git2::Error,
     },
+    #[error("commit {commit} has a path that cannot be checked out safely: {path:?}")]
+    UnsafePath { commit: String, path: String },
+    #[error("cannot check out commit {commit} into {dir}")]
+    Checkout {
+        commit: String,
+        dir: PathBuf,
+        #[source]
+        source: CheckoutFailure,
+    },
+}
+
+/// Why a checkout could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutFailure {
+    #[error("the directory is not empty")]
+    NotEmpty,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Git(#[from] git2::Error),
 }
 
 /// A repository opened for reading.
