@@ -123,10 +123,11 @@ fn obtain_source(
             Ok(SourceOutcome::Available { repository, fetch: None })
         }
         RepoSource::Remote(url) => {
-            let task = progress.task(format!("fetching commit {} from {url}", &commit[..12.min(commit.len())]));
+            let task = progress.task(format!("fetching commit {} from {url}", commit.get(..12).unwrap_or(commit)));
             let request =
                 FetchRequest { url: url.clone(), commit: commit.to_string(), git_ref: git_ref.map(str::to_string) };
-            let outcome = provdiff_git::fetch_commit(&request, options);
+            let options = FetchOptions { progress: task.sink(), ..options.clone() };
+            let outcome = provdiff_git::fetch_commit(&request, &options);
             task.finish();
             match outcome? {
                 FetchOutcome::Available(fetched) => {
@@ -191,12 +192,13 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
         ClientOptions { offline: args.offline, npm_keys: verifier.npm_keys().to_vec(), ..ClientOptions::default() };
     options.http.read_timeout = Duration::from_secs(args.timeout);
     options.http.connect_timeout = options.http.connect_timeout.min(options.http.read_timeout);
+    let progress = Progress::new();
+    let download = progress.task(format!("fetching {}@{} from the registry", spec.name, spec.version));
+    options.tarball_progress = download.sink();
     let client = Client::new(config, cache, options)?;
     let fetch_options = fetch_options(args)?;
-    let progress = Progress::new();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
-    let download = progress.task(format!("fetching {}@{} from the registry", spec.name, spec.version));
     let subject_for =
         |sha512: Sha512| PackageSubject { name: spec.name.to_string(), version: spec.version.clone(), sha512 };
     let (version, early) = runtime.block_on(client.package_version_with(&spec, |attestations, dist| {

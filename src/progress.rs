@@ -1,8 +1,10 @@
-//! Progress on stderr while provdiff downloads and fetches, when stderr is a terminal; nothing
+//! Progress bars on stderr while provdiff downloads and fetches, when stderr is a terminal; nothing
 //! otherwise (so logs and pipes stay clean).
 
 use std::io::IsTerminal;
 use std::time::Duration;
+
+use provdiff_core::{ProgressSink, Transferred};
 
 /// Shared by every task of one run.
 #[derive(Debug, Clone)]
@@ -37,10 +39,46 @@ impl Progress {
 }
 
 impl Task {
+    /// Where a library reports how far its transfer has come: the spinner turns into a bar of
+    /// bytes (a download whose length is known) or of objects (a git fetch). `None` when nothing
+    /// is shown.
+    pub fn sink(&self) -> Option<ProgressSink> {
+        let bar = self.bar.clone()?;
+        Some(ProgressSink::new(move |transferred: Transferred| match transferred {
+            Transferred { objects: Some((received, total)), bytes, .. } if total > 0 => {
+                if bar.length() != Some(total) {
+                    restyle(&bar, "{msg} [{bar:30}] {pos}/{len} objects, {prefix}");
+                    bar.set_length(total);
+                }
+                bar.set_prefix(indicatif::HumanBytes(bytes).to_string());
+                bar.set_position(received);
+            }
+            Transferred { total_bytes: Some(total), bytes, .. } => {
+                if bar.length() != Some(total) {
+                    restyle(&bar, "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})");
+                    bar.set_length(total);
+                }
+                bar.set_position(bytes);
+            }
+            Transferred { bytes, .. } => {
+                if bar.position() == 0 && bytes > 0 {
+                    restyle(&bar, "{spinner} {msg} {bytes} ({elapsed})");
+                }
+                bar.set_position(bytes);
+            }
+        }))
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+fn restyle(bar: &indicatif::ProgressBar, template: &str) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod digest;
 pub mod finding;
+pub mod progress;
 pub mod publish;
 pub mod source;
 pub mod tree;
@@ -13,6 +14,7 @@ pub mod verdict;
 
 pub use digest::Sha512;
 pub use finding::{Code, Finding, Severity};
+pub use progress::{ProgressSink, Transferred};
 pub use publish::{PublishContext, PublishTool, ToolFile, WorkspacePackage};
 pub use source::{Overlay, SourceEntry, SourceError, SourceKind, SourceTree};
 pub use tree::{EntryKind, FileEntry, FileTree};

@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub max_tarball_bytes: u64,
     /// The largest packument or attestations response accepted.
     pub max_document_bytes: u64,
+    /// Told how much of a tarball download has arrived.
+    pub tarball_progress: Option<provdiff_core::ProgressSink>,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +49,7 @@ impl Default for ClientOptions {
             npm_keys: Vec::new(),
             max_tarball_bytes: 1 << 30,
             max_document_bytes: 256 << 20,
+            tarball_progress: None,
         }
     }
 }
@@ -435,6 +438,7 @@ impl Client {
             etag: cached.as_ref().and_then(|d| d.etag.as_deref()),
             last_modified: cached.as_ref().and_then(|d| d.last_modified.as_deref()),
             limit: self.options.max_document_bytes,
+            progress: None,
         };
         let mut sink = MemorySink::default();
         let response = match self.http.get(&request, &mut sink).await {
@@ -488,6 +492,7 @@ impl Client {
             etag: None,
             last_modified: None,
             limit: self.options.max_tarball_bytes,
+            progress: self.options.tarball_progress.as_ref(),
         };
         self.http.get(&request, &mut writer).await?;
         let actual = writer.digest();
@@ -546,6 +551,7 @@ impl Client {
             etag: None,
             last_modified: None,
             limit: self.options.max_document_bytes,
+            progress: None,
         };
         let mut sink = MemorySink::default();
         match self.http.get(&request, &mut sink).await {
