@@ -115,8 +115,9 @@ pub fn rebuild(root: &Path, repos: &[String]) -> Result<()> {
         "Measured on {} by `cargo xtask bench rebuild`, one run per figure, each from an empty npm cache\n\
          installing from the configured npm registry (network time included). `check --rebuild` is the\n\
          whole command: verification, checkout, the sandboxed build, repacking and both comparisons;\n\
-         *build steps* is the part spent in the sandboxed steps. The plain columns run in a git\n\
-         checkout of the same commit without a sandbox.\n\n\
+         *build steps* is the part spent in the sandboxed steps; the rest is mostly deleting the\n\
+         build's checkout (`node_modules` included) before provdiff exits, which the plain columns,\n\
+         run in a git checkout of the same commit without a sandbox, leave in place.\n\n\
          | package | verdict | `check --rebuild` | build steps | `npm ci && npm pack` | `npm ci && npm run build && npm pack` |\n\
          | --- | --- | ---: | ---: | ---: | ---: |\n",
         machine_description()
@@ -127,5 +128,10 @@ pub fn rebuild(root: &Path, repos: &[String]) -> Result<()> {
             m.case, m.verdict, m.rebuild_total, m.rebuild_steps, m.plain_pack, m.plain_build_pack
         ));
     }
+    let cases: Vec<String> = measured.iter().map(|m| format!("--repo {}=PATH", m.case)).collect();
+    body.push_str(&format!(
+        "\nCommand: `cargo xtask bench rebuild {}`, each PATH a copy of the package's repository.\n",
+        cases.join(" ")
+    ));
     write_section(root, "bench rebuild", &body)
 }
