@@ -129,6 +129,10 @@ codes! {
     // File comparison.
     ContentDiffers = "content-differs", Mismatch,
         "A file's bytes in the package differ from the file the source produces.";
+    LineEndingsDiffer = "line-endings-differ", Mismatch,
+        "A text file's lines are the source's, but end differently (CRLF, LF or CR): npm ships bytes as they are, so the commit does not produce these.";
+    TrailingNewlineDiffers = "trailing-newline-differs", Mismatch,
+        "A text file is the source's but for the whitespace at its end (a final newline added or removed, blank lines or spaces after the last line).";
     ModeDiffers = "mode-differs", Mismatch,
         "A file is executable in one tree and not in the other.";
     OnlyInPackage = "only-in-package", Mismatch,

@@ -12,6 +12,7 @@
 
 mod js;
 mod manifest;
+mod text;
 
 use provdiff_core::{Code, EncodingLevel, FileEntry, FileTree, Finding, PublishContext, PublishTool};
 use sha2::Digest;
@@ -131,7 +132,7 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
                 }
                 None => {
                     explained = false;
-                    comparison.findings.push(content_finding(
+                    comparison.findings.push(text::content_finding(
                         path,
                         &published_entry.content,
                         &source_entry.content,
@@ -224,60 +225,6 @@ fn added_by_tool(path: &str, entry: &FileEntry, repacked: &FileTree, publish: &P
 
 fn executable_word(executable: bool) -> &'static str {
     if executable { "executable" } else { "not executable" }
-}
-
-fn content_finding(path: &str, published: &[u8], source: &[u8], max_lines: usize) -> Finding {
-    match (std::str::from_utf8(published), std::str::from_utf8(source)) {
-        (Ok(published_text), Ok(source_text)) if !published.contains(&0) && !source.contains(&0) => {
-            let diff = similar::TextDiff::from_lines(source_text, published_text);
-            let changed = diff.iter_all_changes().filter(|change| change.tag() != similar::ChangeTag::Equal).count();
-            let unified = diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("source/{path}"), &format!("package/{path}"))
-                .to_string();
-            Finding::at(
-                Code::ContentDiffers,
-                path,
-                format!(
-                    "{changed} line{} differ ({} bytes in the package, {} from the source)",
-                    plural(changed),
-                    published.len(),
-                    source.len()
-                ),
-            )
-            .with_diff(truncate_lines(&unified, max_lines))
-        }
-        _ => Finding::at(
-            Code::ContentDiffers,
-            path,
-            format!(
-                "binary content differs: package {} bytes sha256:{}, source {} bytes sha256:{}",
-                published.len(),
-                short_sha256(published),
-                source.len(),
-                short_sha256(source)
-            ),
-        ),
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
-
-fn short_sha256(bytes: &[u8]) -> String {
-    hex::encode(&sha2::Sha256::digest(bytes)[..8])
-}
-
-pub(crate) fn truncate_lines(text: &str, max_lines: usize) -> String {
-    let total = text.lines().count();
-    if total <= max_lines {
-        return text.to_string();
-    }
-    let mut kept: String = text.lines().take(max_lines).flat_map(|line| [line, "\n"]).collect();
-    kept.push_str(&format!("... {} more diff lines not shown\n", total - max_lines));
-    kept
 }
 
 /// A Git LFS pointer in the source, by package path: what its object must hash to.
