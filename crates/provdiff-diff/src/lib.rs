@@ -10,6 +10,7 @@
 //! file the publishing tool adds with the source's bytes), and [`TreeComparison::entries_explained`]
 //! is what lets a verdict be `explained`.
 
+mod build_output;
 mod js;
 mod manifest;
 mod text;
@@ -21,8 +22,14 @@ use sha2::Digest;
 #[derive(Debug, Clone, Default)]
 pub struct CompareOptions {
     /// The package's build step (`prepare`, `prepack`, ... script), if it has one: files only in
-    /// the package are then possibly build outputs, which only a rebuild can settle.
+    /// the package that match a source are then likely build outputs, which only a rebuild can
+    /// settle.
     pub build_step: Option<String>,
+    /// Every file of the source at the package's directory, packed or not, relative to it: where
+    /// the sources of files only in the package are looked for (`src/x.ts` for `dist/x.js`).
+    /// `None` when the other side is not a source (a tarball): then no file only in the package
+    /// can be matched to a source.
+    pub source_listing: Option<Vec<String>>,
     /// Lines of unified diff kept per file; longer diffs are cut with a count of what was left out.
     pub max_diff_lines: usize,
     /// The tool that published the package and what it needs from the commit, so that its
@@ -71,6 +78,12 @@ impl TreeComparison {
             && self.identical_files + explained == self.package_files
             && self.identical_files + self.explained_files == self.source_files
     }
+
+    /// The files only a rebuild can prove (every `inconclusive` finding's path), in path order:
+    /// what an `inconclusive` verdict lists.
+    pub fn rebuild_needed(&self) -> Vec<String> {
+        build_output::paths_needing_rebuild(&self.findings)
+    }
 }
 
 /// Compares the files of the published package with the files the source produces.
@@ -87,26 +100,15 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
         published.get("package.json").map(|entry| &entry.content[..]),
         repacked.get("package.json").map(|entry| &entry.content[..]),
     );
+    let mut only_in_package = Vec::new();
     for (path, published_entry) in published.files() {
         let Some(source_entry) = repacked.get(path) else {
             if let Some(finding) = added_by_tool(path, published_entry, repacked, &options.publish) {
                 comparison.findings.push(finding);
                 comparison.added_files_explained += 1;
-                continue;
+            } else {
+                only_in_package.push((path, published_entry));
             }
-            let finding = match &options.build_step {
-                Some(step) => Finding::at(
-                    Code::BuildOutput,
-                    path,
-                    format!("not in the source; the package's `{step}` step may produce it"),
-                ),
-                None => Finding::at(
-                    Code::OnlyInPackage,
-                    path,
-                    "not in the source, and the package has no build step that could produce it",
-                ),
-            };
-            comparison.findings.push(finding);
             continue;
         };
         // Identical, or every difference explained, or neither.
@@ -178,6 +180,8 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             comparison.explained_files += 1;
         }
     }
+    // Build outputs or unexplained: decided together, with one pass over the source's files.
+    comparison.findings.extend(build_output::classify(&only_in_package, published, repacked, options));
     for (path, _) in repacked.files() {
         if !published.contains(path) {
             comparison.findings.push(Finding::at(
@@ -187,6 +191,8 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             ));
         }
     }
+    // In path order, as the trees are; a file's own findings keep their order.
+    comparison.findings.sort_by(|a, b| a.path.cmp(&b.path));
     comparison
 }
 
@@ -364,11 +370,22 @@ mod tests {
     }
 
     #[test]
-    fn files_only_in_the_package_need_a_rebuild_when_there_is_a_build_step() {
+    fn files_only_in_the_package_need_a_rebuild_when_a_source_and_a_build_step_explain_them() {
         let published = tree(&[("dist/index.js", 0o644, "built")]);
-        let options = CompareOptions { build_step: Some("prepare".into()), ..CompareOptions::default() };
+        let options = CompareOptions {
+            build_step: Some("prepare".into()),
+            source_listing: Some(vec!["src/index.ts".into()]),
+            ..CompareOptions::default()
+        };
         let comparison = compare_trees(&published, &FileTree::new(), &options);
         assert_eq!(codes(&comparison), [(Code::BuildOutput, "dist/index.js".into())]);
+        assert_eq!(comparison.rebuild_needed(), ["dist/index.js"]);
+        // A build step alone explains nothing.
+        let options = CompareOptions { source_listing: Some(Vec::new()), ..options };
+        assert_eq!(
+            codes(&compare_trees(&published, &FileTree::new(), &options)),
+            [(Code::OnlyInPackage, "dist/index.js".into())]
+        );
     }
 
     #[test]
