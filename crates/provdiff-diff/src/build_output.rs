@@ -476,7 +476,8 @@ fn matching_sources<'a>(
         let (dirs, name) = split_path(source);
         let (stem, source_ext) = split_name(name);
         // Cheap filter first: most of a repository shares no name with any output.
-        if !stems.contains(stem) && !(stem == "index" && dirs.last().is_some_and(|dir| stems.contains(*dir))) {
+        let index_of_wanted_dir = stem == "index" && dirs.last().is_some_and(|dir| stems.contains(*dir));
+        if !stems.contains(stem) && !index_of_wanted_dir {
             continue;
         }
         let mut seen = HashSet::new();
@@ -515,7 +516,7 @@ impl Context<'_> {
         if path == "package.json" {
             return None;
         }
-        if let Some(evidence) = self.from_sources(path) {
+        if let Some(evidence) = self.built_from(path) {
             return Some(evidence);
         }
         if sources_only {
@@ -530,7 +531,7 @@ impl Context<'_> {
         self.entry_point(path).or_else(|| type_marker(path, &entry.content))
     }
 
-    fn from_sources(&self, path: &str) -> Option<Evidence> {
+    fn built_from(&self, path: &str) -> Option<Evidence> {
         let matches = self.sources.get(path)?;
         // The most telling verb: built over copied.
         let verb = if matches.iter().any(|(_, verb)| *verb == "built from") { "built from" } else { "copied from" };
@@ -544,7 +545,7 @@ impl Context<'_> {
     fn source_map(&self, path: &str, content: &[u8], target: &str) -> Option<Evidence> {
         let named = map_sources(path, content, self.listing)?;
         if self.published.contains(target) {
-            let target_evidence = self.from_sources(target).or_else(|| {
+            let target_evidence = self.built_from(target).or_else(|| {
                 // A target only in the package may be a bundle; one the source has is not built.
                 if !self.only.contains(target) || is_source_name(target) {
                     return None;
@@ -761,6 +762,18 @@ mod tests {
                 ("lib/a.js", BUILT, "lib/a.ts"),
                 ("lib/c.js", BUILT, "src/c.js"),
             ]);
+    }
+
+    #[test]
+    fn a_copy_of_a_packed_source_must_have_its_bytes() {
+        let mut case = Case::new(&["README.md", "LICENSE"])
+            .publish("dist/README.md", "# a\n")
+            .publish("dist/LICENSE", "not the licence\n");
+        case.source.push(("README.md".into(), "# a\n".into()));
+        case.source.push(("LICENSE".into(), "MIT\n".into()));
+        case.published.push(("README.md".into(), "# a\n".into()));
+        case.published.push(("LICENSE".into(), "MIT\n".into()));
+        case.check(&[("dist/LICENSE", ONLY, "no source file"), ("dist/README.md", BUILT, "copied from README.md")]);
     }
 
     #[test]
