@@ -168,6 +168,7 @@ pub(crate) fn compare(
         Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
     let options = CompareOptions {
         build_step: source_manifest.build_step().or(build_hint),
+        source_listing: Some(source_listing(source)),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
         publish: context.publish.clone(),
     };
@@ -220,10 +221,23 @@ pub(crate) fn compare(
         publish_tool_found_by: options.publish.detected_by.clone(),
         build_step: options.build_step.clone(),
         gzip_engine: gzip_engine.map(GzipEngine::from),
+        rebuild_needed: comparison.rebuild_needed(),
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);
     Ok(provdiff_npm::to_tree(&packed.files))
+}
+
+/// Every regular file of a source tree, packed or not, outside `node_modules`: where the
+/// comparison looks for the sources of files only in the package.
+pub(crate) fn source_listing(source: &dyn provdiff_core::SourceTree) -> Vec<String> {
+    source
+        .entries()
+        .iter()
+        .filter(|entry| matches!(entry.kind, provdiff_core::SourceKind::File { .. }))
+        .filter(|entry| !entry.path.split('/').any(|part| part == "node_modules" || part == ".git"))
+        .map(|entry| entry.path.clone())
+        .collect()
 }
 
 /// Finds the package's directory at the commit: `--package-dir`, then the tarball's

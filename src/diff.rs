@@ -25,6 +25,8 @@ struct Side {
     findings: Vec<Finding>,
     /// The side's build step, when it is a source.
     build_step: Option<String>,
+    /// Every file of the side, packed or not, when it is a source.
+    listing: Option<Vec<String>>,
     /// The tool that would publish it, when it is a source.
     publish: provdiff_core::PublishContext,
 }
@@ -55,6 +57,8 @@ pub struct DiffReport {
     pub identical_files: usize,
     /// How far the archives agree when their files do; `null` when files differ.
     pub agreement: Option<EncodingLevel>,
+    /// The files of A only a rebuild of B can prove (each `inconclusive` finding's path).
+    pub rebuild_needed: Vec<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -71,13 +75,15 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
         (a, b.join())
     });
     let a = a?;
-    let b = b.map_err(|_| anyhow::anyhow!("reading {} failed unexpectedly", args.b))??;
+    let mut b = b.map_err(|_| anyhow::anyhow!("reading {} failed unexpectedly", args.b))??;
     let options = CompareOptions {
         build_step: b.build_step.clone(),
+        source_listing: b.listing.take(),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
         publish: b.publish.clone(),
     };
     let comparison = compare_trees(&a.tree, &b.tree, &options);
+    let rebuild_needed = comparison.rebuild_needed();
     // Equal `.tgz` files have equal tar streams, so the gzip layer is compared only when the tar
     // streams are equal (and a tarball on disk is read again only then).
     let tar_equal = comparison.entries_equal() && a.tar == b.tar;
@@ -97,6 +103,7 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
         b: b.describe,
         identical_files: comparison.identical_files,
         agreement,
+        rebuild_needed,
         findings,
     };
     let mut out = std::io::stdout().lock();
@@ -138,6 +145,7 @@ fn load(input: &str, rules: NpmRules) -> Result<Side> {
                 files: unpacked.tree.files().count(),
             },
             build_step: None,
+            listing: None,
             publish: provdiff_core::PublishContext::default(),
             findings: unpacked.findings,
             tree: unpacked.tree,
@@ -188,6 +196,7 @@ fn packed_side(
             files: tree.files().count(),
         },
         build_step: manifest.build_step(),
+        listing: Some(crate::check::source_listing(source)),
         publish,
         findings: packed.list.findings,
         tree,

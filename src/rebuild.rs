@@ -46,6 +46,8 @@ pub struct SourceOnly {
 /// Codes the comparison of a tree with the package produces; a rebuild's comparison replaces them.
 const COMPARISON_CODES: &[Code] = &[
     Code::ContentDiffers,
+    Code::LineEndingsDiffer,
+    Code::TrailingNewlineDiffers,
     Code::ModeDiffers,
     Code::OnlyInPackage,
     Code::BuildOutput,
@@ -55,6 +57,16 @@ const COMPARISON_CODES: &[Code] = &[
     Code::SymlinkSkipped,
     Code::UnreadablePath,
 ];
+
+/// The first few paths, then how many more: the full list is `comparison.rebuild_needed`.
+fn name_paths(paths: &[String]) -> String {
+    const NAMED: usize = 5;
+    let mut text = paths.iter().take(NAMED).cloned().collect::<Vec<_>>().join(", ");
+    if paths.len() > NAMED {
+        text.push_str(&format!(" and {} more", paths.len() - NAMED));
+    }
+    text
+}
 
 /// The hidden `__rebuild-init` command: the sandbox's first program.
 pub fn init(args: &[OsString]) -> Result<u8> {
@@ -115,12 +127,14 @@ pub fn after_comparison(
     let build_outputs = report.findings.iter().filter(|f| f.code == Code::BuildOutput).count();
     if !args.rebuild {
         if build_outputs > 0 {
+            let listed = report.comparison.as_ref().map(|c| c.rebuild_needed.as_slice()).unwrap_or_default();
             report.findings.push(Finding::new(
                 Code::RebuildNeeded,
                 format!(
-                    "{build_outputs} file{} can only come from a build; `provdiff check --rebuild` replays the \
+                    "{build_outputs} file{} can only come from a build ({}); `provdiff check --rebuild` replays the \
                      attested build in a sandbox to prove {}",
                     if build_outputs == 1 { "" } else { "s" },
+                    name_paths(listed),
                     if build_outputs == 1 { "it" } else { "them" }
                 ),
             ));
@@ -194,11 +208,22 @@ pub fn after_comparison(
             let path = finding.path.clone().unwrap_or_default();
             *finding = Finding::at(Code::OnlyInPackage, path, "not produced by rebuilding the attested commit");
         }
+        if let Some(comparison) = report.comparison.as_mut() {
+            comparison.rebuild_needed.clear();
+        }
         let differing: Vec<String> = report
             .findings
             .iter()
             .filter(|f| {
-                matches!(f.code, Code::ContentDiffers | Code::ModeDiffers | Code::OnlyInPackage | Code::OnlyInSource)
+                matches!(
+                    f.code,
+                    Code::ContentDiffers
+                        | Code::LineEndingsDiffer
+                        | Code::TrailingNewlineDiffers
+                        | Code::ModeDiffers
+                        | Code::OnlyInPackage
+                        | Code::OnlyInSource
+                )
             })
             .filter_map(|f| f.path.clone())
             .collect();

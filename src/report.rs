@@ -80,6 +80,9 @@ pub struct ComparisonInfo {
     /// The zlib that turns the repacked tar stream into the published `.tgz` byte for byte;
     /// `null` when the tar streams differ or no known engine reproduces the gzip stream.
     pub gzip_engine: Option<GzipEngine>,
+    /// The files only a rebuild can prove (each `inconclusive` finding's path), in path order:
+    /// what an `inconclusive` verdict rests on. Empty once `--rebuild` has rebuilt them.
+    pub rebuild_needed: Vec<String>,
 }
 
 /// A deflate engine and level, as `provdiff_npm::reproduce_gzip` identified them.

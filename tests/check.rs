@@ -235,8 +235,10 @@ fn a_pnpm_rewrite_in_an_npm_repository_is_a_mismatch() {
     assert_eq!(run.json()["comparison"]["publish_tool"], "npm");
     let codes = run.codes();
     assert_eq!(codes.iter().filter(|code| *code == "package-json-field-differs").count(), 4, "{codes:?}");
-    // The widget's prepublishOnly step could have written a LICENSE: that needs a rebuild.
-    assert!(codes.contains(&"build-output".to_string()), "{codes:?}");
+    // The widget's prepublishOnly step could have written a LICENSE, but nothing at the package's
+    // directory is one to build or copy it from: unexplained, not a build output.
+    assert!(codes.contains(&"only-in-package".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"build-output".to_string()), "{codes:?}");
     assert!(!codes.iter().any(|code| code.starts_with("publish-")), "{codes:?}");
 }
 
@@ -324,6 +326,9 @@ fn build_outputs_without_their_build_are_inconclusive() {
     assert_eq!(report["verdict"], "inconclusive");
     let finding = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "build-output").unwrap();
     assert_eq!(finding["path"], "dist/index.js");
+    assert!(finding["detail"].as_str().unwrap().contains("built from src/index.ts"), "{}", finding["detail"]);
+    // The verdict says exactly which files a rebuild has to prove.
+    assert_eq!(report["comparison"]["rebuild_needed"], serde_json::json!(["dist/index.js"]));
 }
 
 #[test]
@@ -376,4 +381,56 @@ fn a_package_in_a_monorepo_is_found_by_name() {
     assert_eq!(report["source"]["package_dir"], "packages/widget");
     assert_eq!(report["source"]["package_dir_found_by"], "package.json name");
     assert!(run.codes().contains(&"publish-not-checked".to_string()));
+}
+
+#[test]
+fn diff_of_two_directories_classifies_each_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |side: &str, path: &str, content: &[u8]| {
+        let path = dir.path().join(side).join(path);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, content).unwrap();
+    };
+    let manifest = "{\"name\":\"widget\",\"version\":\"1.2.3\",\"main\":\"dist/index.js\",\
+                    \"scripts\":{\"prepare\":\"tsc\"}}\n";
+    let util: String = (0..40).map(|i| format!("exports.f{i} = (x) => x + {i};\n")).collect();
+    for side in ["package", "source"] {
+        write(side, "package.json", manifest.as_bytes());
+        write(side, "src/index.ts", b"export const x = 1;\n");
+        write(side, "README.md", b"# widget\n");
+    }
+    write("source", "lib/util.js", util.as_bytes());
+    write("package", "lib/util.js", util.replace('\n', "\r\n").as_bytes());
+    write("package", "README.md", b"# widget");
+    write("package", "dist/index.js", b"exports.x = 1;\n");
+    let run = support::provdiff(&["diff", "package", "source", "--json"], dir.path());
+    let report = run.json();
+    let outcome: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap().to_string(), f["path"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            ("trailing-newline-differs".to_string(), "README.md".to_string()),
+            ("line-endings-differ".into(), "lib/util.js".into()),
+            ("build-output".into(), "dist/index.js".into()),
+        ],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(report["verdict"], "mismatch");
+    assert_eq!(run.code, 1);
+    assert_eq!(report["rebuild_needed"], serde_json::json!(["dist/index.js"]));
+
+    // Only the build output left: inconclusive, and the report says what a rebuild must prove.
+    write("package", "lib/util.js", util.as_bytes());
+    write("package", "README.md", b"# widget\n");
+    let run = support::provdiff(&["diff", "package", "source", "--json"], dir.path());
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let report = run.json();
+    assert_eq!(report["verdict"], "inconclusive");
+    assert_eq!(report["rebuild_needed"], serde_json::json!(["dist/index.js"]));
 }

@@ -129,12 +129,16 @@ codes! {
     // File comparison.
     ContentDiffers = "content-differs", Mismatch,
         "A file's bytes in the package differ from the file the source produces.";
+    LineEndingsDiffer = "line-endings-differ", Mismatch,
+        "A text file's lines are the source's, but end differently (CRLF, LF or CR): npm ships bytes as they are, so the commit does not produce these.";
+    TrailingNewlineDiffers = "trailing-newline-differs", Mismatch,
+        "A text file is the source's but for the whitespace at its end (a final newline added or removed, blank lines or spaces after the last line).";
     ModeDiffers = "mode-differs", Mismatch,
         "A file is executable in one tree and not in the other.";
     OnlyInPackage = "only-in-package", Mismatch,
-        "A file is in the package but the source cannot produce it, and no build step could explain it.";
+        "A file is in the package but not in the source, and nothing ties it to a build: no matching source, source map or entry point with a build step, or a rebuild did not produce it.";
     BuildOutput = "build-output", Inconclusive,
-        "A file is in the package but not in the source, and the package has a build step that may produce it: only a rebuild can prove it.";
+        "A file is in the package but not in the source, a source it is built from (or a source map or entry point naming it) exists, and a build step or compiler config may produce it: only a rebuild can prove it.";
     OnlyInSource = "only-in-source", Mismatch,
         "The source would publish a file that the package does not contain.";
     EncodingDiffers = "encoding-differs", Info,

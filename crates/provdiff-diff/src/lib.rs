@@ -10,8 +10,10 @@
 //! file the publishing tool adds with the source's bytes), and [`TreeComparison::entries_explained`]
 //! is what lets a verdict be `explained`.
 
+mod build_output;
 mod js;
 mod manifest;
+mod text;
 
 use provdiff_core::{Code, EncodingLevel, FileEntry, FileTree, Finding, PublishContext, PublishTool};
 use sha2::Digest;
@@ -20,8 +22,14 @@ use sha2::Digest;
 #[derive(Debug, Clone, Default)]
 pub struct CompareOptions {
     /// The package's build step (`prepare`, `prepack`, ... script), if it has one: files only in
-    /// the package are then possibly build outputs, which only a rebuild can settle.
+    /// the package that match a source are then likely build outputs, which only a rebuild can
+    /// settle.
     pub build_step: Option<String>,
+    /// Every file of the source at the package's directory, packed or not, relative to it: where
+    /// the sources of files only in the package are looked for (`src/x.ts` for `dist/x.js`).
+    /// `None` when the other side is not a source (a tarball): then no file only in the package
+    /// can be matched to a source.
+    pub source_listing: Option<Vec<String>>,
     /// Lines of unified diff kept per file; longer diffs are cut with a count of what was left out.
     pub max_diff_lines: usize,
     /// The tool that published the package and what it needs from the commit, so that its
@@ -70,6 +78,12 @@ impl TreeComparison {
             && self.identical_files + explained == self.package_files
             && self.identical_files + self.explained_files == self.source_files
     }
+
+    /// The files only a rebuild can prove (every `inconclusive` finding's path), in path order:
+    /// what an `inconclusive` verdict lists.
+    pub fn rebuild_needed(&self) -> Vec<String> {
+        build_output::paths_needing_rebuild(&self.findings)
+    }
 }
 
 /// Compares the files of the published package with the files the source produces.
@@ -86,26 +100,15 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
         published.get("package.json").map(|entry| &entry.content[..]),
         repacked.get("package.json").map(|entry| &entry.content[..]),
     );
+    let mut only_in_package = Vec::new();
     for (path, published_entry) in published.files() {
         let Some(source_entry) = repacked.get(path) else {
             if let Some(finding) = added_by_tool(path, published_entry, repacked, &options.publish) {
                 comparison.findings.push(finding);
                 comparison.added_files_explained += 1;
-                continue;
+            } else {
+                only_in_package.push((path, published_entry));
             }
-            let finding = match &options.build_step {
-                Some(step) => Finding::at(
-                    Code::BuildOutput,
-                    path,
-                    format!("not in the source; the package's `{step}` step may produce it"),
-                ),
-                None => Finding::at(
-                    Code::OnlyInPackage,
-                    path,
-                    "not in the source, and the package has no build step that could produce it",
-                ),
-            };
-            comparison.findings.push(finding);
             continue;
         };
         // Identical, or every difference explained, or neither.
@@ -131,7 +134,7 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
                 }
                 None => {
                     explained = false;
-                    comparison.findings.push(content_finding(
+                    comparison.findings.push(text::content_finding(
                         path,
                         &published_entry.content,
                         &source_entry.content,
@@ -177,6 +180,8 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             comparison.explained_files += 1;
         }
     }
+    // Build outputs or unexplained: decided together, with one pass over the source's files.
+    comparison.findings.extend(build_output::classify(&only_in_package, published, repacked, options));
     for (path, _) in repacked.files() {
         if !published.contains(path) {
             comparison.findings.push(Finding::at(
@@ -186,6 +191,8 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             ));
         }
     }
+    // In path order, as the trees are; a file's own findings keep their order.
+    comparison.findings.sort_by(|a, b| a.path.cmp(&b.path));
     comparison
 }
 
@@ -224,60 +231,6 @@ fn added_by_tool(path: &str, entry: &FileEntry, repacked: &FileTree, publish: &P
 
 fn executable_word(executable: bool) -> &'static str {
     if executable { "executable" } else { "not executable" }
-}
-
-fn content_finding(path: &str, published: &[u8], source: &[u8], max_lines: usize) -> Finding {
-    match (std::str::from_utf8(published), std::str::from_utf8(source)) {
-        (Ok(published_text), Ok(source_text)) if !published.contains(&0) && !source.contains(&0) => {
-            let diff = similar::TextDiff::from_lines(source_text, published_text);
-            let changed = diff.iter_all_changes().filter(|change| change.tag() != similar::ChangeTag::Equal).count();
-            let unified = diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("source/{path}"), &format!("package/{path}"))
-                .to_string();
-            Finding::at(
-                Code::ContentDiffers,
-                path,
-                format!(
-                    "{changed} line{} differ ({} bytes in the package, {} from the source)",
-                    plural(changed),
-                    published.len(),
-                    source.len()
-                ),
-            )
-            .with_diff(truncate_lines(&unified, max_lines))
-        }
-        _ => Finding::at(
-            Code::ContentDiffers,
-            path,
-            format!(
-                "binary content differs: package {} bytes sha256:{}, source {} bytes sha256:{}",
-                published.len(),
-                short_sha256(published),
-                source.len(),
-                short_sha256(source)
-            ),
-        ),
-    }
-}
-
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
-
-fn short_sha256(bytes: &[u8]) -> String {
-    hex::encode(&sha2::Sha256::digest(bytes)[..8])
-}
-
-pub(crate) fn truncate_lines(text: &str, max_lines: usize) -> String {
-    let total = text.lines().count();
-    if total <= max_lines {
-        return text.to_string();
-    }
-    let mut kept: String = text.lines().take(max_lines).flat_map(|line| [line, "\n"]).collect();
-    kept.push_str(&format!("... {} more diff lines not shown\n", total - max_lines));
-    kept
 }
 
 /// A Git LFS pointer in the source, by package path: what its object must hash to.
@@ -417,11 +370,22 @@ mod tests {
     }
 
     #[test]
-    fn files_only_in_the_package_need_a_rebuild_when_there_is_a_build_step() {
+    fn files_only_in_the_package_need_a_rebuild_when_a_source_and_a_build_step_explain_them() {
         let published = tree(&[("dist/index.js", 0o644, "built")]);
-        let options = CompareOptions { build_step: Some("prepare".into()), ..CompareOptions::default() };
+        let options = CompareOptions {
+            build_step: Some("prepare".into()),
+            source_listing: Some(vec!["src/index.ts".into()]),
+            ..CompareOptions::default()
+        };
         let comparison = compare_trees(&published, &FileTree::new(), &options);
         assert_eq!(codes(&comparison), [(Code::BuildOutput, "dist/index.js".into())]);
+        assert_eq!(comparison.rebuild_needed(), ["dist/index.js"]);
+        // A build step alone explains nothing.
+        let options = CompareOptions { source_listing: Some(Vec::new()), ..options };
+        assert_eq!(
+            codes(&compare_trees(&published, &FileTree::new(), &options)),
+            [(Code::OnlyInPackage, "dist/index.js".into())]
+        );
     }
 
     #[test]

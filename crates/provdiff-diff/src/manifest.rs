@@ -55,7 +55,7 @@ const YARN_HOISTED: [&str; 9] = ["type", "main", "browser", "module", "exports",
 
 /// Scripts npm runs when the package is installed (as a dependency, or from git or a directory):
 /// a difference in one of them is code that runs on every installing machine.
-const INSTALL_HOOKS: [&str; 7] =
+pub(crate) const INSTALL_HOOKS: [&str; 7] =
     ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"];
 
 /// The outcome for a `package.json` whose bytes differ from the source's.
@@ -345,6 +345,13 @@ impl Judge<'_> {
                     ),
                 );
             }
+        } else if let Some((code, detail)) = crate::text::whitespace_difference(published, source) {
+            // Same values, bytes that differ only in line endings or the final newline: say so.
+            self.mismatch(
+                code,
+                format!("{detail}; {} ships package.json as it is", self.context.describe_tool()),
+                None,
+            );
         } else {
             let diff = unified(
                 self.path,
@@ -746,10 +753,7 @@ fn show_option(value: Option<&Value>) -> String {
 }
 
 fn unified(path: &str, source: &str, published: &str, max_lines: usize) -> String {
-    let diff = similar::TextDiff::from_lines(source, published);
-    let text =
-        diff.unified_diff().context_radius(3).header(&format!("source/{path}"), &format!("package/{path}")).to_string();
-    crate::truncate_lines(&text, max_lines)
+    crate::text::unified_diff(path, source, published, max_lines)
 }
 
 #[cfg(test)]
