@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use provdiff_core::{Severity, Verdict};
 
-use super::{Kind, View, file_state_label, plural, severity_label};
+use super::{View, file_state_label, plural, severity_label};
 use crate::report::{FileState, FileStatus};
 
 /// Files drawn in the tree; past it, identical files are counted instead of drawn.
@@ -118,20 +118,21 @@ fn header(page: &mut String, view: &View<'_>) {
 }
 
 fn facts(page: &mut String, view: &View<'_>) {
-    let heading = match view.kind {
-        Kind::Check => "Provenance and comparison",
-        Kind::Diff => "Comparison",
-    };
-    let _ = writeln!(page, "<section id=\"facts\">\n<h2>{heading}</h2>\n<table class=\"facts\">");
-    for fact in &view.facts {
-        let value = if fact.code { format!("<code>{}</code>", escape(&fact.value)) } else { escape(&fact.value) };
-        let value = match fact.link.as_deref().and_then(super::links::https) {
-            Some(link) => format!("<a href=\"{}\" rel=\"noopener noreferrer\">{value}</a>", escape(link)),
-            None => value,
-        };
-        let _ = writeln!(page, "<tr><th>{}</th><td>{value}</td></tr>", escape(fact.label));
+    page.push_str("<div class=\"sections\">\n");
+    for section in &view.sections {
+        let _ =
+            writeln!(page, "<section class=\"facts\">\n<h2>{}</h2>\n<table class=\"facts\">", escape(section.title));
+        for fact in &section.facts {
+            let value = if fact.code { format!("<code>{}</code>", escape(&fact.value)) } else { escape(&fact.value) };
+            let value = match fact.link.as_deref().and_then(super::links::https) {
+                Some(link) => format!("<a href=\"{}\" rel=\"noopener noreferrer\">{value}</a>", escape(link)),
+                None => value,
+            };
+            let _ = writeln!(page, "<tr><th>{}</th><td>{value}</td></tr>", escape(fact.label));
+        }
+        page.push_str("</table>\n</section>\n");
     }
-    page.push_str("</table>\n</section>\n");
+    page.push_str("</div>\n");
 }
 
 fn state_class(state: FileState) -> &'static str {
@@ -449,10 +450,12 @@ header .rebuild{margin-top:12px;background:rgba(255,255,255,.15);border-radius:8
 header .rebuild ul{margin:6px 0 0;padding-left:20px;columns:2}
 main{padding:20px 32px 32px;max-width:1600px}
 h2{font-size:18px;margin:0 0 12px}
+.sections{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:20px;margin-bottom:20px}
+.sections>section{margin:0}
 section,nav{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 20px;margin-bottom:20px}
 table.facts{border-collapse:collapse;width:100%}
-table.facts th{text-align:left;color:var(--muted);font-weight:600;white-space:nowrap;padding:5px 18px 5px 0;vertical-align:top;width:1%}
-table.facts td{padding:5px 0;word-break:break-all}
+table.facts th{text-align:left;color:var(--muted);font-weight:600;white-space:nowrap;padding:4px 16px 4px 0;vertical-align:top;width:1%;font-size:14px}
+table.facts td{padding:4px 0;overflow-wrap:anywhere;font-size:14px}
 table.facts tr+tr th,table.facts tr+tr td{border-top:1px solid #eef1f4}
 .columns{display:grid;grid-template-columns:minmax(260px,360px) minmax(0,1fr);gap:20px;align-items:start}
 .columns>#findings:only-child{grid-column:1/-1}

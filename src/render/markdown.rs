@@ -44,14 +44,12 @@ pub fn render(view: &View<'_>) -> String {
         );
     }
 
-    doc.push_str("| | |\n| --- | --- |\n");
-    for fact in &view.facts {
-        let value = if fact.code { code(&fact.value) } else { text(&fact.value) };
-        let value = match fact.link.as_deref().and_then(super::links::https) {
-            Some(link) => format!("[{value}]({link})"),
-            None => value,
-        };
-        let _ = writeln!(doc, "| {} | {value} |", fact.label);
+    for (index, section) in view.sections.iter().enumerate() {
+        if index > 0 {
+            doc.push('\n');
+        }
+        let _ = writeln!(doc, "| **{}** | |\n| --- | --- |", section.title);
+        facts(&mut doc, &section.facts);
     }
 
     let mut diffs_left_out = 0;
@@ -99,6 +97,18 @@ pub fn render(view: &View<'_>) -> String {
         doc.push_str("\n\n*… the rest of this report was cut to keep it short (see the JSON report)*\n");
     }
     doc
+}
+
+/// The rows of a facts table; values linked where verified data gave them a link.
+fn facts(doc: &mut String, facts: &[super::Fact]) {
+    for fact in facts {
+        let value = if fact.code { code(&fact.value) } else { text(&fact.value) };
+        let value = match fact.link.as_deref().and_then(super::links::https) {
+            Some(link) => format!("[{value}]({link})"),
+            None => value,
+        };
+        let _ = writeln!(doc, "| {} | {value} |", fact.label);
+    }
 }
 
 /// A collapsible diff: the summary in HTML (escaped), the diff in a fenced block longer than any

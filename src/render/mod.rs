@@ -54,6 +54,13 @@ impl Fact {
     }
 }
 
+/// A titled group of facts.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub title: &'static str,
+    pub facts: Vec<Fact>,
+}
+
 /// A report arranged for presentation.
 #[derive(Debug)]
 pub struct View<'a> {
@@ -61,7 +68,7 @@ pub struct View<'a> {
     /// `NAME@VERSION`, or `A vs B`.
     pub title: String,
     pub verdict: Verdict,
-    pub facts: Vec<Fact>,
+    pub sections: Vec<Section>,
     pub files: &'a [FileStatus],
     pub findings: &'a [Finding],
     /// Whether files were compared at all (no comparison: no file list to show).
@@ -77,7 +84,7 @@ impl<'a> View<'a> {
             kind: Kind::Check,
             title: format!("{}@{}", report.package.name, report.package.version),
             verdict: report.verdict,
-            facts: facts::check(report),
+            sections: facts::check(report),
             files: &report.files,
             findings: &report.findings,
             compared: report.comparison.is_some(),
@@ -90,7 +97,7 @@ impl<'a> View<'a> {
             kind: Kind::Diff,
             title: format!("{} vs {}", report.a.input, report.b.input),
             verdict: report.verdict,
-            facts: facts::diff(report),
+            sections: facts::diff(report),
             files: &report.files,
             findings: &report.findings,
             compared: true,
@@ -291,6 +298,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {} for {}", dir.display(), path.display()))?;
     file.write_all(bytes).with_context(|| format!("cannot write {}", file.path().display()))?;
+    // A temporary file is private (0600); a report is as readable as any file the user writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("cannot write {}", file.path().display()))?;
+    }
     file.as_file().sync_all().with_context(|| format!("cannot write {}", file.path().display()))?;
     file.persist(path).map_err(|error| error.error).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
@@ -345,15 +360,24 @@ pub fn emit(
 mod facts {
     use provdiff_core::EncodingLevel;
 
-    use super::{Fact, links};
+    use super::{Fact, Section, links};
     use crate::report::{CheckReport, RulesSource};
 
-    pub fn check(report: &CheckReport) -> Vec<Fact> {
+    pub fn check(report: &CheckReport) -> Vec<Section> {
         let mut facts = vec![
             Fact::code("Package", format!("{}@{}", report.package.name, report.package.version)),
             Fact::code("Tarball", report.package.tarball.clone()),
             Fact::code("Integrity", report.package.integrity.clone()),
         ];
+        if let Some(registry) = &report.registry {
+            let signature = match registry.signatures.outcome {
+                provdiff_registry::SignatureOutcome::Verified => "signature verified",
+                provdiff_registry::SignatureOutcome::Failed => "signature does NOT verify",
+                provdiff_registry::SignatureOutcome::Absent => "no signature",
+                provdiff_registry::SignatureOutcome::NoKeys => "signature not checked",
+            };
+            facts.push(Fact::text("Registry", format!("{} ({signature})", registry.registry)));
+        }
         let attestation = &report.attestation;
         // Links are made only from provenance that verified in full.
         let verified = attestation.is_verified();
@@ -418,18 +442,10 @@ mod facts {
             },
         ));
         facts.push(Fact::text("Trust", attestation.trust.trusted_root.clone()));
+        let provenance = Section { title: "Package and provenance", facts: std::mem::take(&mut facts) };
         if let Some(source) = &report.source {
             let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
             facts.push(Fact::text("Package directory", format!("{dir} (found by {})", source.package_dir_found_by)));
-        }
-        if let Some(registry) = &report.registry {
-            let signature = match registry.signatures.outcome {
-                provdiff_registry::SignatureOutcome::Verified => "signature verified",
-                provdiff_registry::SignatureOutcome::Failed => "signature does NOT verify",
-                provdiff_registry::SignatureOutcome::Absent => "no signature",
-                provdiff_registry::SignatureOutcome::NoKeys => "signature not checked",
-            };
-            facts.push(Fact::text("Registry", format!("{} ({signature})", registry.registry)));
         }
         if let Some(comparison) = &report.comparison {
             facts.push(Fact::text(
@@ -462,10 +478,10 @@ mod facts {
         if let Some(rebuild) = &report.rebuild {
             facts.push(Fact::text("Rebuild", rebuild.status));
         }
-        facts
+        vec![provenance, Section { title: "Comparison", facts }]
     }
 
-    pub fn diff(report: &crate::diff::DiffReport) -> Vec<Fact> {
+    pub fn diff(report: &crate::diff::DiffReport) -> Vec<Section> {
         let mut facts = Vec::new();
         for (label, side) in [("A", &report.a), ("B", &report.b)] {
             let mut value = format!("{} {} ({} file{}", side.kind, side.input, side.files, super::plural(side.files));
@@ -483,7 +499,7 @@ mod facts {
             "Archives",
             agreement(report.agreement, report.verdict == provdiff_core::Verdict::Explained),
         ));
-        facts
+        vec![Section { title: "Comparison", facts }]
     }
 
     fn agreement(agreement: Option<EncodingLevel>, explained: bool) -> String {

@@ -173,3 +173,45 @@ pub fn shared_dir() -> Option<PathBuf> {
         None
     }
 }
+
+/// A published tarball and the repository it claims to come from, in one temp directory, for
+/// `provdiff diff package.tgz repo.git@HEAD[:DIR]` run there (every input relative, every id fixed).
+pub struct Pair {
+    pub dir: tempfile::TempDir,
+    /// `repo.git@HEAD` or `repo.git@HEAD:DIR`.
+    pub source: String,
+}
+
+impl Pair {
+    pub fn new(files: &[RepoFile], package_dir: &str, alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        Self::with_tgz(files, package_dir, alter, |tgz| tgz)
+    }
+
+    /// [`Pair::new`], letting `encode` change the published `.tgz` bytes last.
+    pub fn with_tgz(
+        files: &[RepoFile],
+        package_dir: &str,
+        alter: impl FnOnce(&mut Vec<PackedFile>),
+        encode: impl FnOnce(Vec<u8>) -> Vec<u8>,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
+        let commit = repo.commit(files, "release");
+        drop(repo);
+        let (tgz, _, _) = publish_from(&dir.path().join("repo.git"), &commit, package_dir, alter);
+        fs_err::write(dir.path().join("package.tgz"), encode(tgz)).unwrap();
+        let source =
+            if package_dir.is_empty() { "repo.git@HEAD".to_string() } else { format!("repo.git@HEAD:{package_dir}") };
+        Self { dir, source }
+    }
+
+    pub fn diff(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["diff", "package.tgz", &self.source];
+        args.extend_from_slice(extra);
+        provdiff(&args, self.dir.path())
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+}
