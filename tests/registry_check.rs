@@ -103,7 +103,9 @@ impl World {
             "npm_keys.json",
         ];
         args.extend_from_slice(extra);
-        run_isolated(self.dir.path(), None, &args)
+        let run = run_isolated(self.dir.path(), None, &args);
+        support::assert_matches_schema(&run, "report.schema.json");
+        run
     }
 }
 

@@ -395,3 +395,74 @@ fn the_schemas_agree_on_what_they_share() {
         assert!(severities.contains(&serde_json::to_value(code.severity()).unwrap()), "{code}");
     }
 }
+
+#[test]
+fn hostile_names_and_contents_are_shown_not_obeyed() {
+    let hostile_name = "lib/<img src=x onerror=alert(1)>|`@admin.js";
+    let hostile_line = "</td></table><script>alert(1)</script>\u{1b}[2J```\n</details>\n<img src=x onerror=alert(2)>\n";
+    let pair = Pair::new(&widget_files(), "", |files| {
+        set_content(files, "index.js", hostile_line.as_bytes());
+        files.push(PackedFile { path: hostile_name.into(), mode: 0o644, content: b"x".to_vec() });
+    });
+    let run = pair.diff(&["--markdown", "report.md", "--html", "report.html"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stdout.contains('\u{1b}'), "an escape sequence reached the terminal: {:?}", run.stdout);
+    assert!(run.stdout.contains("␛[2J"), "{}", run.stdout);
+
+    let html = fs_err::read_to_string(pair.path("report.html")).unwrap();
+    for raw in ["<script", "<img", "</td></table>", "onerror=alert(1)>"] {
+        assert!(!html.contains(raw), "{raw} is in the HTML report");
+    }
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;|`@admin.js"), "the name is shown");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;␛[2J"), "the line is shown");
+
+    // In Markdown, HTML outside code blocks is only the report's own.
+    let markdown = fs_err::read_to_string(pair.path("report.md")).unwrap();
+    let mut fence: Option<String> = None;
+    for line in markdown.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(open) if line.trim_end() == open => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                let mut rest = without_code_spans(line);
+                for tag in ["<details open>", "<details>", "</details>", "<summary>", "</summary>", "<code>", "</code>"]
+                {
+                    rest = rest.replace(tag, "");
+                }
+                assert!(!rest.contains('<'), "raw HTML outside a code block: {line}");
+                assert!(!rest.contains("@admin"), "a mention outside a code span: {line}");
+            }
+        }
+    }
+    assert!(fence.is_none(), "a code block is left open");
+    assert!(markdown.contains("````diff\n"), "the fence is longer than the backticks inside: {markdown}");
+}
+
+/// `line` without its Markdown code spans (a run of backticks up to the next run as long), whose
+/// content is literal text.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let run = rest[start..].chars().take_while(|c| *c == '`').count();
+        let after = &rest[start + run..];
+        let closing = (0..after.len()).find(|&i| {
+            after.is_char_boundary(i)
+                && after[i..].starts_with(&"`".repeat(run))
+                && !after[i + run..].starts_with('`')
+                && (i == 0 || !after[..i].ends_with('`'))
+        });
+        match closing {
+            Some(end) => rest = &after[end + run..],
+            None => {
+                out.push_str(&rest[start..]);
+                return out;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

@@ -49,8 +49,11 @@ impl Style {
 
     /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org).
     pub fn for_stdout() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-        Self { color: !no_color && std::io::stdout().is_terminal() }
+        Self::decide(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref())
+    }
+
+    fn decide(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Self {
+        Self { color: terminal && no_color.is_none_or(std::ffi::OsStr::is_empty) }
     }
 
     fn paint(self, text: &str, paint: Paint) -> String {
@@ -398,6 +401,15 @@ mod tests {
         assert!(text.contains("      +line 39\n      … 60 more lines\n"), "{text}");
         assert!(!text.contains("+line 40"), "{text}");
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(Style::decide(true, None).color);
+        assert!(Style::decide(true, Some(OsStr::new(""))).color, "an empty NO_COLOR does not count");
+        assert!(!Style::decide(true, Some(OsStr::new("1"))).color);
+        assert!(!Style::decide(false, None).color);
     }
 
     #[test]

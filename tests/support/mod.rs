@@ -163,6 +163,19 @@ pub fn replace(files: &mut [PackedFile], path: &str, edit: impl FnOnce(&mut Vec<
     edit(&mut file.content);
 }
 
+/// Checks a JSON report on stdout against its schema in `docs/` (`report.schema.json`,
+/// `diff-report.schema.json`); a run that printed no JSON (an error) is left alone.
+pub fn assert_matches_schema(run: &Run, schema: &str) {
+    if !run.stdout.trim_start().starts_with('{') {
+        return;
+    }
+    let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(schema)).unwrap();
+    let validator = jsonschema::draft202012::new(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap();
+    let report = run.json();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the report does not match {schema}:\n{}\n{report:#}", errors.join("\n"));
+}
+
 /// `../shared`, if it is there.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
