@@ -13,6 +13,7 @@ use crate::inputs;
 use crate::report::{CheckReport, ComparisonInfo, GzipEngine, PackageInfo, RulesSource, SourceInfo};
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
+    crate::render::check_args(&args.report)?;
     let verifier = inputs::verifier(&args.trust)?;
     let policy = args.policy.policy();
     let acquired = match &args.spec {
@@ -91,7 +92,27 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     report.findings.extend(attestation_findings.cloned().collect::<Vec<_>>());
     report.findings.extend(published.findings.iter().cloned());
     report.finish();
-    report.print(args.json)?;
+    let view = crate::render::View::check(&report);
+    let statement = || {
+        let source = report.source.as_ref().map(|source| crate::render::attestation::Source {
+            repository: source.repository.clone(),
+            commit: source.commit.clone(),
+            directory: source.package_dir.clone(),
+        });
+        crate::render::attestation::statement(
+            &report.package.name,
+            &report.package.version,
+            &report.package.sha512,
+            report.verdict,
+            source,
+            view.counts(),
+            &report.findings,
+        )
+        .map(Some)
+    };
+    crate::render::emit(&report, &view, &args.report, statement, |out, style| {
+        crate::render::terminal::write_check(out, &report, style)
+    })?;
     if let Some(failure) = crate::rebuild::failure(&report) {
         bail!(failure);
     }
@@ -225,7 +246,9 @@ pub(crate) fn compare(
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);
-    Ok(provdiff_npm::to_tree(&packed.files))
+    let packed_tree = provdiff_npm::to_tree(&packed.files);
+    report.files = crate::report::file_list(&published.tree, &packed_tree);
+    Ok(packed_tree)
 }
 
 /// Every regular file of a source tree, packed or not, outside `node_modules`: where the

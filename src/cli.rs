@@ -23,7 +23,7 @@ pub enum Command {
     ///
     /// Exit codes: 0 identical, equivalent or explained, 1 mismatch or unverified, 2 usage or
     /// operational error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Compare two packages with npm's semantics: any two of a `.tgz`, a directory and a git
     /// revision (`REPO@REV[:DIR]`), directories and revisions packed as npm would pack them.
     ///
@@ -136,9 +136,29 @@ pub struct CheckArgs {
     pub policy: PolicyArgs,
     #[command(flatten)]
     pub rebuild: RebuildArgs,
-    /// Print one JSON document instead of the human report.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How the verdict is reported: on stdout for people or as JSON, and in files.
+#[derive(Debug, Args, Default)]
+pub struct ReportArgs {
+    /// Print one JSON document instead of the human report (schema: docs/report.schema.json,
+    /// docs/diff-report.schema.json).
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as GitHub-flavoured Markdown, for a CI job summary or a pull-request
+    /// comment; `-` prints it instead of the human report.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML file: a file tree, side-by-side diffs and
+    /// the verified provenance, linked.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write an unsigned in-toto statement of the verdict about the package tarball
+    /// (predicate type https://provdiff.dev/verdict/v1).
+    #[arg(long, value_name = "FILE")]
+    pub attestation: Option<PathBuf>,
 }
 
 /// Replaying the attested build, to prove files that only a build produces.
@@ -206,9 +226,9 @@ pub struct DiffArgs {
     /// provdiff knows).
     #[arg(long, value_name = "VERSION")]
     pub npm_version: Option<String>,
-    /// Print one JSON document instead of the human report.
-    #[arg(long)]
-    pub json: bool,
+    /// `--attestation` needs A to be a tarball: the statement is about it.
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 #[derive(Debug, Args)]

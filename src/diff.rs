@@ -60,9 +60,15 @@ pub struct DiffReport {
     /// The files of A only a rebuild of B can prove (each `inconclusive` finding's path).
     pub rebuild_needed: Vec<String>,
     pub findings: Vec<Finding>,
+    /// Every path of A and of B, with its status (`only-in-package`: only in A).
+    pub files: Vec<report::FileStatus>,
 }
 
 pub fn run(args: &DiffArgs) -> Result<u8> {
+    crate::render::check_args(&args.report)?;
+    if args.report.attestation.is_some() && !Path::new(&args.a).is_file() {
+        bail!("--attestation makes a statement about A's tarball, and {:?} is not a file", args.a);
+    }
     let rules = match &args.npm_version {
         Some(version) => NpmRules::for_npm_version(version)
             .with_context(|| format!("provdiff knows the file selection of npm 9, 10 and 11, not of npm {version}"))?,
@@ -93,7 +99,9 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
     let mut findings = a.findings;
     findings.extend(b.findings);
     findings.extend(comparison.findings);
-    findings.sort_by(|x, y| y.severity.cmp(&x.severity).then_with(|| x.path.cmp(&y.path)));
+    report::sort_findings(&mut findings);
+    let mut files = report::file_list(&a.tree, &b.tree);
+    report::settle_files(&mut files, &findings);
     let verdict = Verdict::decide(&findings, agreement, entries_explained);
     let report = DiffReport {
         schema_version: report::SCHEMA_VERSION,
@@ -105,30 +113,52 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
         agreement,
         rebuild_needed,
         findings,
+        files,
     };
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
-    } else {
-        write_human(&mut out, &report)?;
-    }
-    std::io::Write::flush(&mut out)?;
+    let view = crate::render::View::diff(&report);
+    let statement = || -> Result<Option<crate::render::attestation::Statement>> {
+        let manifest = a.tree.get("package.json").context("--attestation: A has no package.json")?;
+        let manifest = Manifest::parse(&manifest.content, &format!("{}: package.json", args.a))?;
+        let source = match (parse_revision(&args.b), &report.b.commit) {
+            (Some((repo, _, dir)), Some(commit)) if report.b.kind == "git" => {
+                Some(crate::render::attestation::Source {
+                    repository: repo.to_string(),
+                    commit: commit.clone(),
+                    directory: provdiff_npm::normalize_relative(dir),
+                })
+            }
+            _ => None,
+        };
+        Ok(Some(crate::render::attestation::statement(
+            manifest.name().unwrap_or_default(),
+            manifest.version().unwrap_or_default(),
+            &sha512_of_file(Path::new(&args.a))?,
+            report.verdict,
+            source,
+            view.counts(),
+            &report.findings,
+        )?))
+    };
+    crate::render::emit(&report, &view, &args.report, statement, |out, style| {
+        crate::render::terminal::write_diff(out, &report, style)
+    })?;
     Ok(report::verdict_exit_code(verdict))
 }
 
-fn write_human(out: &mut impl std::io::Write, report: &DiffReport) -> std::io::Result<()> {
-    writeln!(out, "{} vs {}: {}", report.a.input, report.b.input, report.verdict)?;
-    for (name, side) in [("a", &report.a), ("b", &report.b)] {
-        let detail = match (&side.commit, side.npm_rules) {
-            (Some(commit), Some(rules)) => format!(" (commit {commit}, packed as {})", rules.describe()),
-            (None, Some(rules)) => format!(" (packed as {})", rules.describe()),
-            _ => String::new(),
-        };
-        writeln!(out, "  {name}  {} {}, {} files{detail}", side.kind, side.input, side.files)?;
+/// The SHA-512 of a file, read a chunk at a time.
+fn sha512_of_file(path: &Path) -> Result<provdiff_core::Sha512> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = fs_err::File::open(path)?;
+    let mut hasher = sha2::Sha512::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => break,
+            read => hasher.update(&chunk[..read]),
+        }
     }
-    writeln!(out, "  {} of {} files identical", report.identical_files, report.a.files)?;
-    report::write_findings(out, &report.findings)
+    Ok(provdiff_core::Sha512::from_bytes(hasher.finalize().into()))
 }
 
 /// Reads an operand: a tarball, a directory, or `REPO@REV[:DIR]`.

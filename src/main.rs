@@ -9,6 +9,7 @@ mod inputs;
 mod pack;
 mod progress;
 mod rebuild;
+mod render;
 mod report;
 mod verify;
 mod verify_bundle;

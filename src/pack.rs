@@ -116,7 +116,11 @@ fn emit(
             packed.tgz.len(),
             packed.list.rules.describe()
         )?;
-        crate::report::write_findings(&mut out, &packed.list.findings)?;
+        crate::render::terminal::write_findings(
+            &mut out,
+            &packed.list.findings,
+            crate::render::terminal::Style::for_stdout(),
+        )?;
     }
     out.flush()?;
     Ok(exit::OK)

@@ -1,10 +1,7 @@
 //! The check report: one serde type, printed as JSON or for people.
 
-use std::io::Write;
-
-use anyhow::Result;
 use provdiff_attest::Verification;
-use provdiff_core::{EncodingLevel, Finding, PublishTool, Severity, Sha512, Verdict};
+use provdiff_core::{EncodingLevel, FileTree, Finding, PublishTool, Severity, Sha512, Verdict};
 use provdiff_npm::{DeflateHash, GzipOptions, NpmRules};
 use serde::Serialize;
 
@@ -119,6 +116,9 @@ pub struct CheckReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<crate::rebuild::RebuildInfo>,
     pub findings: Vec<Finding>,
+    /// Every path of the package and of the source's repack, with its status; empty when no
+    /// comparison was made.
+    pub files: Vec<FileStatus>,
 }
 
 impl CheckReport {
@@ -134,12 +134,15 @@ impl CheckReport {
             comparison: None,
             rebuild: None,
             findings: Vec::new(),
+            files: Vec::new(),
         }
     }
 
-    /// Orders the findings (worst first, then by path) and decides the verdict.
+    /// Orders the findings (worst first, then by path), settles each file's status and decides the
+    /// verdict.
     pub fn finish(&mut self) {
-        self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.path.cmp(&b.path)));
+        sort_findings(&mut self.findings);
+        settle_files(&mut self.files, &self.findings);
         let agreement = self.comparison.as_ref().and_then(|comparison| comparison.agreement);
         let entries_explained = self.comparison.as_ref().is_some_and(|comparison| comparison.entries_explained);
         self.verdict = Verdict::decide(&self.findings, agreement, entries_explained);
@@ -147,101 +150,6 @@ impl CheckReport {
 
     pub fn exit_code(&self) -> u8 {
         verdict_exit_code(self.verdict)
-    }
-
-    pub fn print(&self, json: bool) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        if json {
-            serde_json::to_writer_pretty(&mut out, self)?;
-            writeln!(out)?;
-        } else {
-            self.write_human(&mut out)?;
-        }
-        out.flush()?;
-        Ok(())
-    }
-
-    fn write_human(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(out, "{}@{}: {}", self.package.name, self.package.version, self.verdict)?;
-        writeln!(out, "  {}", verdict_sentence(self.verdict))?;
-        writeln!(out)?;
-        write_attestation(out, &self.attestation)?;
-        if let Some(source) = &self.source {
-            let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
-            writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
-            match &source.fetch {
-                Some(fetch) => {
-                    let how = match fetch.strategy.as_str() {
-                        "cached" => "from the cache".to_string(),
-                        strategy => {
-                            let size = fetch.bytes.map(|bytes| format!(", {}", human_bytes(bytes))).unwrap_or_default();
-                            format!("({strategy}{size})")
-                        }
-                    };
-                    writeln!(
-                        out,
-                        "            fetched from {} {how}",
-                        fetch.effective_url.as_deref().unwrap_or(&fetch.url)
-                    )?;
-                }
-                None => writeln!(out, "            read from {}", source.location)?,
-            }
-            if let Some(root) = &source.workspace_root {
-                let root = if root.is_empty() { "the repository root" } else { root };
-                writeln!(out, "            a workspace of {root}: its ignore files apply too, as npm applies them")?;
-            }
-        }
-        if let Some(registry) = &self.registry {
-            let signatures = match registry.signatures.outcome {
-                provdiff_registry::SignatureOutcome::Verified => "registry signature verified",
-                provdiff_registry::SignatureOutcome::Failed => "registry signature does NOT verify",
-                provdiff_registry::SignatureOutcome::Absent => "no registry signature",
-                provdiff_registry::SignatureOutcome::NoKeys => "registry signature not checked: no npm key for it",
-            };
-            writeln!(out, "registry    {} ({signatures})", registry.registry)?;
-        }
-        match &self.comparison {
-            Some(comparison) => {
-                let agreement = match comparison.agreement {
-                    Some(EncodingLevel::Compressed) => "the .tgz files are byte-identical",
-                    Some(EncodingLevel::Tar) => "the tar streams are identical, the gzip streams differ",
-                    Some(EncodingLevel::Entries) => "the files are identical, the archive encoding differs",
-                    None if comparison.entries_explained => "the others differ only in explained ways",
-                    None => "the files differ",
-                };
-                writeln!(
-                    out,
-                    "comparison  {} of {} package files identical to the {} the source produces; {}",
-                    comparison.identical_files, comparison.package_files, comparison.source_files, agreement
-                )?;
-                let source = match comparison.npm_rules_source {
-                    RulesSource::Provenance => "named by the provenance",
-                    RulesSource::Inferred => "inferred: the provenance does not name the npm version",
-                };
-                writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;
-                if comparison.publish_tool != PublishTool::Npm || comparison.explained_files > 0 {
-                    writeln!(
-                        out,
-                        "            packed by {} ({}); {} file{} explained",
-                        comparison.publish_tool,
-                        comparison.publish_tool_found_by,
-                        comparison.explained_files,
-                        if comparison.explained_files == 1 { "" } else { "s" }
-                    )?;
-                }
-                if let Some(engine) = &comparison.gzip_engine {
-                    writeln!(out, "            gzip stream reproduced by {}", engine.description)?;
-                }
-            }
-            None if self.verdict == Verdict::SourceUnavailable => {
-                writeln!(out, "comparison  not made: the attested commit is unavailable")?
-            }
-            None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
-        }
-        if let Some(rebuild) = &self.rebuild {
-            crate::rebuild::write_human(out, rebuild)?;
-        }
-        write_findings(out, &self.findings)
     }
 }
 
@@ -254,86 +162,221 @@ pub fn verdict_exit_code(verdict: Verdict) -> u8 {
     }
 }
 
-fn verdict_sentence(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Identical => "the attested commit repacks to a byte-identical tarball",
-        Verdict::Equivalent => "same files, bytes and modes as the attested commit; only the archive encoding differs",
-        Verdict::Explained => {
-            "every difference from the attested commit is a known publish-time rewrite (listed below)"
+/// Worst first, then by path.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.path.cmp(&b.path)));
+}
+
+/// Where a path stands after the comparison, for the reports' file lists and trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    /// In both, same bytes and executable bit, and no finding says otherwise.
+    Identical,
+    /// Differs (or is only in one tree) in explained ways only.
+    Explained,
+    /// Only a rebuild can prove it.
+    Inconclusive,
+    /// In both, and differs in a way nothing explains.
+    Mismatch,
+    /// Only in the package, unexplained.
+    OnlyInPackage,
+    /// Only in the source's repack.
+    OnlyInSource,
+}
+
+impl FileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Identical => "identical",
+            FileState::Explained => "explained",
+            FileState::Inconclusive => "inconclusive",
+            FileState::Mismatch => "mismatch",
+            FileState::OnlyInPackage => "only-in-package",
+            FileState::OnlyInSource => "only-in-source",
         }
-        Verdict::Inconclusive => "files only in the package need a rebuild to be proven (listed below)",
-        Verdict::Mismatch => "the package is not what the attested commit produces (see below)",
-        Verdict::SourceUnavailable => "the attested commit cannot be fetched, so nothing was compared (see below)",
-        Verdict::Unverified => "the attestations do not verify (see below)",
     }
 }
 
-pub fn write_attestation(out: &mut impl Write, verification: &Verification) -> std::io::Result<()> {
-    match &verification.provenance {
-        Some(verified) => {
-            let provenance = &verified.provenance;
-            writeln!(out, "provenance  verified: {} @ {}", provenance.repository, provenance.commit)?;
-            if let Some(git_ref) = &provenance.git_ref {
-                writeln!(out, "            ref       {git_ref}")?;
-            }
-            if let Some(workflow) = &provenance.workflow_path {
-                writeln!(out, "            workflow  {workflow}")?;
-            }
-            writeln!(out, "            builder   {}", provenance.builder_id)?;
-            writeln!(out, "            signer    {}", verified.signer_identity)?;
-            if let (Some(index), Some(time)) = (verified.log_index, verified.log_integrated_time) {
-                writeln!(out, "            logged    index {index}, {time}")?;
-            }
-        }
-        None => writeln!(out, "provenance  NOT verified")?,
-    }
-    match &verification.publish {
-        Some(publish) => writeln!(
-            out,
-            "publish     verified: signed by npm key {}{}",
-            publish.key_id,
-            publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
-        )?,
-        None if verification.attestations.iter().any(|a| a.kind == Some(provdiff_attest::AttestationKind::Publish)) => {
-            writeln!(out, "publish     NOT verified")?
-        }
-        None => writeln!(out, "publish     not checked: no publish attestation was given")?,
-    }
-    writeln!(out, "trust       {}", verification.trust.trusted_root)?;
-    Ok(())
+/// One path of either tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileStatus {
+    pub path: String,
+    pub status: FileState,
+    pub in_package: bool,
+    pub in_source: bool,
+    /// Same bytes and executable bit in both trees: what the status starts from.
+    #[serde(skip)]
+    pub same: bool,
 }
 
-pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Result<()> {
-    if findings.is_empty() {
-        return Ok(());
-    }
-    writeln!(out)?;
-    writeln!(out, "findings")?;
+/// Every path of the package and of the source, in path order, with what the trees alone say
+/// about it; [`settle_files`] then weighs the findings in.
+pub fn file_list(package: &FileTree, source: &FileTree) -> Vec<FileStatus> {
+    let mut files: Vec<FileStatus> = package
+        .files()
+        .map(|(path, entry)| {
+            let other = source.get(path);
+            let same = other
+                .is_some_and(|other| other.content == entry.content && other.is_executable() == entry.is_executable());
+            FileStatus {
+                path: path.to_string(),
+                status: FileState::Identical,
+                in_package: true,
+                in_source: other.is_some(),
+                same,
+            }
+        })
+        .collect();
+    files.extend(source.files().filter(|(path, _)| !package.contains(path)).map(|(path, _)| FileStatus {
+        path: path.to_string(),
+        status: FileState::OnlyInSource,
+        in_package: false,
+        in_source: true,
+        same: false,
+    }));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// Decides each file's status from the trees and the final findings at its path: the worst
+/// finding from `explained` up decides; without one, a file is identical only when its bytes and
+/// executable bit are, and anything else is unexplained.
+pub fn settle_files(files: &mut [FileStatus], findings: &[Finding]) {
+    let mut worst: std::collections::HashMap<&str, Severity> = std::collections::HashMap::new();
     for finding in findings {
-        let severity = match finding.severity {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Explained => "explained",
-            Severity::Inconclusive => "inconclusive",
-            Severity::Unavailable => "unavailable",
-            Severity::Mismatch => "MISMATCH",
-            Severity::Unverified => "UNVERIFIED",
-        };
-        let path = finding.path.as_deref().map(|path| format!("{path}: ")).unwrap_or_default();
-        writeln!(out, "  {severity:<12} {:<24} {path}{}", finding.code.as_str(), finding.detail)?;
-        if let Some(diff) = &finding.diff {
-            for line in diff.lines() {
-                writeln!(out, "      {line}")?;
-            }
+        if let Some(path) = finding.path.as_deref() {
+            let entry = worst.entry(path).or_insert(finding.severity);
+            *entry = (*entry).max(finding.severity);
         }
     }
-    Ok(())
+    for file in files {
+        let unexplained = match (file.in_package, file.in_source) {
+            (true, true) => FileState::Mismatch,
+            (true, false) => FileState::OnlyInPackage,
+            (false, _) => FileState::OnlyInSource,
+        };
+        file.status = match worst.get(file.path.as_str()).copied() {
+            Some(Severity::Explained) => FileState::Explained,
+            Some(Severity::Inconclusive) => FileState::Inconclusive,
+            Some(Severity::Mismatch | Severity::Unavailable | Severity::Unverified) => unexplained,
+            Some(Severity::Info | Severity::Warning) | None if file.same => FileState::Identical,
+            Some(Severity::Info | Severity::Warning) | None => unexplained,
+        };
+    }
 }
 
-fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        0..1_000 => format!("{bytes} B"),
-        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
-        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+/// How many files have each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileCounts {
+    pub identical: usize,
+    pub explained: usize,
+    pub inconclusive: usize,
+    pub mismatch: usize,
+    pub only_in_package: usize,
+    pub only_in_source: usize,
+}
+
+impl FileCounts {
+    pub fn of(files: &[FileStatus]) -> Self {
+        let mut counts = Self::default();
+        for file in files {
+            *match file.status {
+                FileState::Identical => &mut counts.identical,
+                FileState::Explained => &mut counts.explained,
+                FileState::Inconclusive => &mut counts.inconclusive,
+                FileState::Mismatch => &mut counts.mismatch,
+                FileState::OnlyInPackage => &mut counts.only_in_package,
+                FileState::OnlyInSource => &mut counts.only_in_source,
+            } += 1;
+        }
+        counts
+    }
+
+    pub fn total(&self) -> usize {
+        self.identical + self.explained + self.inconclusive + self.mismatch + self.only_in_package + self.only_in_source
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provdiff_core::{Code, FileEntry};
+
+    fn tree(files: &[(&str, u32, &str)]) -> FileTree {
+        files
+            .iter()
+            .map(|(path, mode, content)| (path.to_string(), FileEntry::file(*mode, content.as_bytes().to_vec())))
+            .collect()
+    }
+
+    fn statuses(package: &FileTree, source: &FileTree, findings: &[Finding]) -> Vec<(String, FileState)> {
+        let mut files = file_list(package, source);
+        settle_files(&mut files, findings);
+        files.into_iter().map(|file| (file.path, file.status)).collect()
+    }
+
+    #[test]
+    fn every_path_of_either_tree_gets_a_status() {
+        let package = tree(&[
+            ("a.js", 0o644, "a"),
+            ("b.js", 0o644, "changed"),
+            ("c.js", 0o755, "c"),
+            ("dist/x.js", 0o644, "built"),
+            ("LICENSE", 0o644, "MIT"),
+            ("extra.js", 0o644, "evil"),
+            ("package.json", 0o644, "{}"),
+        ]);
+        let source = tree(&[
+            ("a.js", 0o644, "a"),
+            ("b.js", 0o644, "b"),
+            ("c.js", 0o644, "c"),
+            ("gone.js", 0o644, "g"),
+            ("package.json", 0o644, "{ }"),
+        ]);
+        let findings = [
+            Finding::at(Code::ContentDiffers, "b.js", ""),
+            Finding::at(Code::ModeDiffers, "c.js", ""),
+            Finding::at(Code::BuildOutput, "dist/x.js", ""),
+            Finding::at(Code::PublishAddedFile, "LICENSE", ""),
+            Finding::at(Code::OnlyInPackage, "extra.js", ""),
+            Finding::at(Code::OnlyInSource, "gone.js", ""),
+            Finding::at(Code::PublishRewrite, "package.json", ""),
+            Finding::at(Code::RebuildTimestamp, "a.js", ""),
+        ];
+        assert_eq!(
+            statuses(&package, &source, &findings),
+            [
+                ("LICENSE".to_string(), FileState::Explained),
+                ("a.js".into(), FileState::Identical),
+                ("b.js".into(), FileState::Mismatch),
+                ("c.js".into(), FileState::Mismatch),
+                ("dist/x.js".into(), FileState::Inconclusive),
+                ("extra.js".into(), FileState::OnlyInPackage),
+                ("gone.js".into(), FileState::OnlyInSource),
+                ("package.json".into(), FileState::Explained),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_difference_without_a_finding_is_never_identical() {
+        let package = tree(&[("a.js", 0o644, "a"), ("b.js", 0o755, "b"), ("new.js", 0o644, "n")]);
+        let source = tree(&[("a.js", 0o644, "A"), ("b.js", 0o644, "b")]);
+        // Only a warning at the paths: the trees themselves decide.
+        let findings = [Finding::at(Code::RebuildTimestamp, "a.js", "")];
+        assert_eq!(
+            statuses(&package, &source, &findings),
+            [
+                ("a.js".to_string(), FileState::Mismatch),
+                ("b.js".into(), FileState::Mismatch),
+                ("new.js".into(), FileState::OnlyInPackage)
+            ]
+        );
+        // An explained finding on one file of a pair does not explain a mismatch on the same path.
+        let findings = [Finding::at(Code::PublishRewrite, "a.js", ""), Finding::at(Code::ContentDiffers, "a.js", "")];
+        assert_eq!(statuses(&package, &source, &findings)[0].1, FileState::Mismatch);
+        let counts = FileCounts::of(&file_list(&package, &source));
+        assert_eq!(counts.total(), 3);
     }
 }

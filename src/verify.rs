@@ -8,7 +8,8 @@ use provdiff_core::Sha512;
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
-use crate::report::{Tool, write_attestation, write_findings};
+use crate::render::terminal::{Style, write_attestation, write_findings};
+use crate::report::Tool;
 use crate::{exit, inputs};
 
 #[derive(Debug, Serialize)]
@@ -86,7 +87,7 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
                 }
             )?;
         }
-        write_findings(&mut out, &verification.findings)?;
+        write_findings(&mut out, &verification.findings, Style::for_stdout())?;
     }
     out.flush()?;
     Ok(if verified { exit::OK } else { exit::FAILED })

@@ -135,11 +135,13 @@ impl Rebuild {
             command.env(name, value);
         }
         let output = command.output().unwrap();
-        Run {
+        let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        };
+        support::assert_matches_schema(&run, "report.schema.json");
+        run
     }
 }
 

@@ -103,7 +103,9 @@ impl World {
             "npm_keys.json",
         ];
         args.extend_from_slice(extra);
-        run_isolated(self.dir.path(), None, &args)
+        let run = run_isolated(self.dir.path(), None, &args);
+        support::assert_matches_schema(&run, "report.schema.json");
+        run
     }
 }
 
@@ -421,7 +423,7 @@ fn the_human_report_says_where_everything_came_from() {
         ],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.starts_with("widget@1.2.3: identical\n"), "{}", run.stdout);
+    assert!(run.stdout.starts_with("widget@1.2.3: identical ("), "{}", run.stdout);
     assert!(run.stdout.contains(&format!("registry    {}", world.registry.url())), "{}", run.stdout);
     assert!(run.stdout.contains("registry signature verified"), "{}", run.stdout);
     assert!(run.stdout.contains(&format!("fetched from {}widget", world.git.base_url())), "{}", run.stdout);

@@ -163,6 +163,19 @@ pub fn replace(files: &mut [PackedFile], path: &str, edit: impl FnOnce(&mut Vec<
     edit(&mut file.content);
 }
 
+/// Checks a JSON report on stdout against its schema in `docs/` (`report.schema.json`,
+/// `diff-report.schema.json`); a run that printed no JSON (an error) is left alone.
+pub fn assert_matches_schema(run: &Run, schema: &str) {
+    if !run.stdout.trim_start().starts_with('{') {
+        return;
+    }
+    let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(schema)).unwrap();
+    let validator = jsonschema::draft202012::new(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap();
+    let report = run.json();
+    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the report does not match {schema}:\n{}\n{report:#}", errors.join("\n"));
+}
+
 /// `../shared`, if it is there.
 pub fn shared_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
@@ -171,5 +184,47 @@ pub fn shared_dir() -> Option<PathBuf> {
     } else {
         eprintln!("skipping: ../shared (the shared fixtures) is not beside this checkout");
         None
+    }
+}
+
+/// A published tarball and the repository it claims to come from, in one temp directory, for
+/// `provdiff diff package.tgz repo.git@HEAD[:DIR]` run there (every input relative, every id fixed).
+pub struct Pair {
+    pub dir: tempfile::TempDir,
+    /// `repo.git@HEAD` or `repo.git@HEAD:DIR`.
+    pub source: String,
+}
+
+impl Pair {
+    pub fn new(files: &[RepoFile], package_dir: &str, alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        Self::with_tgz(files, package_dir, alter, |tgz| tgz)
+    }
+
+    /// [`Pair::new`], letting `encode` change the published `.tgz` bytes last.
+    pub fn with_tgz(
+        files: &[RepoFile],
+        package_dir: &str,
+        alter: impl FnOnce(&mut Vec<PackedFile>),
+        encode: impl FnOnce(Vec<u8>) -> Vec<u8>,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
+        let commit = repo.commit(files, "release");
+        drop(repo);
+        let (tgz, _, _) = publish_from(&dir.path().join("repo.git"), &commit, package_dir, alter);
+        fs_err::write(dir.path().join("package.tgz"), encode(tgz)).unwrap();
+        let source =
+            if package_dir.is_empty() { "repo.git@HEAD".to_string() } else { format!("repo.git@HEAD:{package_dir}") };
+        Self { dir, source }
+    }
+
+    pub fn diff(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["diff", "package.tgz", &self.source];
+        args.extend_from_slice(extra);
+        provdiff(&args, self.dir.path())
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
     }
 }
