@@ -206,8 +206,12 @@ fn tree(page: &mut String, files: &[FileStatus], anchors: &BTreeMap<&str, usize>
         if count == 0 {
             continue;
         }
-        let _ =
-            write!(page, "<span class=\"chip {}\">{} {}</span>", state_class(state), count, file_state_label(state));
+        let label = match state {
+            FileState::Inconclusive if count > 1 => "need a rebuild",
+            FileState::Mismatch if count > 1 => "differ",
+            state => file_state_label(state),
+        };
+        let _ = write!(page, "<span class=\"chip {}\">{count} {label}</span>", state_class(state));
     }
     page.push_str(
         "</div>\n<label class=\"toggle\"><input type=\"checkbox\" id=\"hide-identical\"> hide identical files</label>\n\
@@ -492,7 +496,7 @@ details.diff>summary{cursor:pointer;color:var(--muted);font-size:13px;margin:6px
 table.diff{border-collapse:collapse;width:100%;table-layout:fixed;border:1px solid var(--line);border-radius:6px}
 table.diff col.no{width:46px}
 table.diff th{background:#f6f8fa;text-align:left;font-weight:600;padding:6px 10px;border-bottom:1px solid var(--line);font-family:system-ui,sans-serif}
-table.diff td{padding:1px 8px;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere}
+table.diff td{padding:1px 8px;vertical-align:top;white-space:pre-wrap;word-break:break-all}
 table.diff td.no{color:#8c959f;text-align:right;user-select:none;background:#fafbfc}
 table.diff td.del{background:var(--del)}
 table.diff td.add{background:var(--add)}
