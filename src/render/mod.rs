@@ -76,6 +76,8 @@ pub struct View<'a> {
     /// What the two columns of a side-by-side diff show: the source (`-` lines), the package
     /// (`+` lines).
     pub sides: [String; 2],
+    /// The package was compared with a rebuild of the commit (`check --rebuild` built it).
+    pub rebuilt: bool,
 }
 
 impl<'a> View<'a> {
@@ -89,6 +91,7 @@ impl<'a> View<'a> {
             findings: &report.findings,
             compared: report.comparison.is_some(),
             sides: ["source: the attested commit".to_string(), "package: the published tarball".to_string()],
+            rebuilt: report.rebuild.as_ref().is_some_and(|rebuild| rebuild.status == "built"),
         }
     }
 
@@ -102,12 +105,20 @@ impl<'a> View<'a> {
             findings: &report.findings,
             compared: true,
             sides: [format!("B: {}", report.b.input), format!("A: {}", report.a.input)],
+            rebuilt: false,
         }
     }
 
     /// One sentence saying what the verdict means here.
     pub fn sentence(&self) -> &'static str {
         match (self.kind, self.verdict) {
+            (Kind::Check, Verdict::Identical) if self.rebuilt => {
+                "the attested commit, rebuilt in the sandbox, repacks to a byte-identical tarball"
+            }
+            (Kind::Check, Verdict::Equivalent) if self.rebuilt => {
+                "the attested commit, rebuilt in the sandbox, gives the same files, bytes and modes; only the \
+                 archive encoding differs"
+            }
             (Kind::Check, Verdict::Identical) => "the attested commit repacks to a byte-identical tarball",
             (Kind::Diff, Verdict::Identical) => "the two packages are byte-identical .tgz files",
             (_, Verdict::Equivalent) => "same files, bytes and modes; only the archive encoding differs",
