@@ -6,6 +6,7 @@ mod deflate;
 mod example;
 mod npm_versions;
 mod process;
+mod real_packages;
 mod trust;
 
 use std::path::PathBuf;
@@ -44,6 +45,17 @@ enum Task {
         #[arg(long)]
         crc32c_node: Option<String>,
     },
+    /// Repack real published packages with real npm releases and with provdiff, and compare the
+    /// `.tgz` files byte for byte (xtask/real-packages.txt); results go to docs/BENCHMARKS.md.
+    RealPackages {
+        /// npm releases installed by `cargo xtask npm-versions` to repack with, besides the
+        /// machine's npm (comma-separated, or `all` for every release of tests/npm/versions.txt).
+        #[arg(long, value_delimiter = ',', default_value = "9.9.4,10.9.8,11.21.2")]
+        npm: Vec<String>,
+        /// Run only these packages (by name); the results are then printed, not written.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Measure provdiff side by side with its peers; results go to docs/BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -79,6 +91,10 @@ fn main() -> Result<()> {
         Task::NpmVersions => npm_versions::install(&root),
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
+        }
+        Task::RealPackages { npm, only } => {
+            let npm = if npm.iter().any(|v| v == "all") { npm_versions::versions(&root)? } else { npm };
+            real_packages::run_all(&root, &npm, &only)
         }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
