@@ -8,6 +8,12 @@
 //! they must be what zlib has there too: zeros until written, stale bytes after a slide. zlib
 //! zeroes such bytes lazily (`high_water`) or up front (Chromium); a zero-filled window on which
 //! the same copies are made holds the same bytes.
+//!
+//! At levels 8 and 9, whose chain budgets are large, `longest_match` takes a shortcut zlib does
+//! not have but that finds exactly zlib's match (see [`Deflater::long_walk`]): once it holds a
+//! match of [`LONG_KEY_LEN`] bytes, only candidates sharing those bytes can do better, and a second
+//! set of chains, keyed by the first [`LONG_KEY_LEN`] bytes, leads from one to the next without
+//! visiting the others.
 
 use std::marker::PhantomData;
 
@@ -29,6 +35,12 @@ const MIN_LOOKAHEAD: usize = MAX_MATCH + MIN_MATCH + 1;
 const MAX_DIST: usize = WSIZE - MIN_LOOKAHEAD;
 /// Matches of length 3 farther than this are not worth their distance code (lazy parser only).
 const TOO_FAR: usize = 4096;
+
+/// The length of the keys of the long chains: a match this long switches `longest_match` to them.
+const LONG_KEY_LEN: usize = 8;
+const LONG_HASH_BITS: u32 = 15;
+/// Chain budgets from which the long chains pay for their upkeep (levels 8 and 9).
+const LONG_CHAINS_FROM_BUDGET: usize = 1024;
 
 /// zlib's `configuration_table` for levels 1–9.
 #[derive(Debug, Clone, Copy)]
@@ -64,31 +76,15 @@ const CONFIGS: [Config; 9] = [
 /// Compresses `input` as raw deflate at `level` (1–9), keying chains with `K`.
 pub(super) fn compress<K: HashKey>(input: &[u8], level: u8, expected: Option<&[u8]>) -> Result<Vec<u8>, Diverged> {
     let config = CONFIGS[usize::from(level.clamp(1, 9)) - 1];
-    let mut deflater = Deflater::<K> {
-        input,
-        next_in: 0,
-        window: vec![0; WINDOW_SIZE + WINDOW_PADDING],
-        head: vec![0; HASH_SIZE],
-        prev: vec![0; WSIZE],
-        strstart: 0,
-        lookahead: 0,
-        block_start: 0,
-        match_start: 0,
-        config,
-        block: Block::new(),
-        out: BitWriter::new(input.len() / 3 + 64, expected),
-        key: PhantomData,
-    };
-    if config.lazy {
-        deflater.lazy()?
+    if config.max_chain >= LONG_CHAINS_FROM_BUDGET {
+        Deflater::<K, true>::new(input, config, expected).run()
     } else {
-        deflater.greedy()?
-    };
-    deflater.out.finish()
+        Deflater::<K, false>::new(input, config, expected).run()
+    }
 }
 
 #[derive(Debug)]
-struct Deflater<'a, K> {
+struct Deflater<'a, K, const LONG: bool> {
     input: &'a [u8],
     next_in: usize,
     window: Vec<u8>,
@@ -109,9 +105,46 @@ struct Deflater<'a, K> {
     block: Block,
     out: BitWriter<'a>,
     key: PhantomData<K>,
+    /// With `LONG`: chains of positions whose first [`LONG_KEY_LEN`] bytes hash alike, kept like
+    /// `head` and `prev` and holding the same positions (provdiff's own, not zlib's).
+    long_head: Vec<u16>,
+    long_prev: Vec<u16>,
+    /// With `LONG`: per position modulo the window size, its rank in zlib's chain (how many
+    /// positions with its key were inserted up to it, wrapping: only differences within the
+    /// window are used), and per key, the rank of its head.
+    rank: Vec<u16>,
+    head_rank: Vec<u16>,
 }
 
-impl<K: HashKey> Deflater<'_, K> {
+impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
+    fn new(input: &'a [u8], config: Config, expected: Option<&'a [u8]>) -> Self {
+        let long = |len: usize| if LONG { vec![0; len] } else { Vec::new() };
+        Self {
+            input,
+            next_in: 0,
+            window: vec![0; WINDOW_SIZE + WINDOW_PADDING],
+            head: vec![0; HASH_SIZE],
+            prev: vec![0; WSIZE],
+            strstart: 0,
+            lookahead: 0,
+            block_start: 0,
+            match_start: 0,
+            config,
+            block: Block::new(),
+            out: BitWriter::new(input.len() / 3 + 64, expected),
+            key: PhantomData,
+            long_head: long(1 << LONG_HASH_BITS),
+            long_prev: long(WSIZE),
+            rank: if LONG { vec![0; WSIZE] } else { Vec::new() },
+            head_rank: if LONG { vec![0; HASH_SIZE] } else { Vec::new() },
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<u8>, Diverged> {
+        if self.config.lazy { self.lazy()? } else { self.greedy()? };
+        self.out.finish()
+    }
+
     /// Reads input into the window, sliding it first when the position is near its end
     /// (`fill_window`). Called when the lookahead is below `MIN_LOOKAHEAD`.
     fn fill_window(&mut self) {
@@ -124,7 +157,7 @@ impl<K: HashKey> Deflater<'_, K> {
                 self.match_start = self.match_start.wrapping_sub(WSIZE);
                 self.strstart -= WSIZE;
                 self.block_start -= WSIZE as isize;
-                for chains in [&mut self.head, &mut self.prev] {
+                for chains in [&mut self.head, &mut self.prev, &mut self.long_head, &mut self.long_prev] {
                     for position in chains.iter_mut() {
                         *position = position.saturating_sub(WSIZE as u16);
                     }
@@ -154,21 +187,40 @@ impl<K: HashKey> Deflater<'_, K> {
         let head = self.head[key];
         self.prev[at & WMASK] = head;
         self.head[key] = at as u16;
+        if LONG {
+            let rank = self.head_rank[key].wrapping_add(1);
+            self.head_rank[key] = rank;
+            self.rank[at & WMASK] = rank;
+            let long = long_key(&self.window, at);
+            self.long_prev[at & WMASK] = self.long_head[long];
+            self.long_head[long] = at as u16;
+        }
         usize::from(head)
     }
 
     /// The longest match for the string at `strstart` along the chain from `candidate`, if longer
     /// than `best` (`longest_match`). Sets `match_start` when it finds one; returns the best
     /// length, capped at the lookahead.
-    fn longest_match(&mut self, mut candidate: usize, best: usize) -> usize {
+    ///
+    /// zlib examines at most `chain` candidates, most recent first, and keeps the first of the
+    /// longest matches among them. With `LONG`, once a match of [`LONG_KEY_LEN`] bytes is in hand
+    /// the rest of the walk moves to the long chains ([`Self::long_walk`]), which yields the same
+    /// match.
+    fn longest_match(&mut self, first: usize, best: usize) -> usize {
         let config = self.config;
         let window = &self.window[..];
         let scan = self.strstart;
+        let mut candidate = first;
         let mut best_len = best;
-        let mut chain = if best >= config.good_length { config.max_chain >> 2 } else { config.max_chain };
+        let budget = if best >= config.good_length { config.max_chain >> 2 } else { config.max_chain };
+        let mut chain = budget;
         // Matches never reach past the input; zlib caps `nice_length` to keep this deterministic.
         let nice = config.nice_length.min(self.lookahead);
         let limit = scan.saturating_sub(MAX_DIST);
+        if LONG && best_len >= LONG_KEY_LEN {
+            let from = usize::from(self.long_prev[scan & WMASK]);
+            return self.long_walk(from, first, budget, best_len, nice);
+        }
         let wanted = &window[scan..scan + MAX_MATCH];
         let pair = |bytes: &[u8], at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
         let start = pair(wanted, 0);
@@ -186,6 +238,10 @@ impl<K: HashKey> Deflater<'_, K> {
                     if len >= nice {
                         break;
                     }
+                    if LONG && len >= LONG_KEY_LEN {
+                        let from = usize::from(self.long_prev[candidate & WMASK]);
+                        return self.long_walk(from, first, budget, best_len, nice);
+                    }
                     end = pair(window, scan + best_len - 1);
                 }
             }
@@ -194,6 +250,55 @@ impl<K: HashKey> Deflater<'_, K> {
             if candidate <= limit || chain == 0 {
                 break;
             }
+        }
+        best_len.min(self.lookahead)
+    }
+
+    /// The rest of `longest_match` once the best match is at least [`LONG_KEY_LEN`] bytes long,
+    /// walking the long chain from `candidate` (the one after the last position examined, or
+    /// after the string itself), for the call that began at `first`.
+    ///
+    /// Only a candidate sharing more than `best` bytes with the string can replace the match, so
+    /// only candidates sharing its first [`LONG_KEY_LEN`] bytes matter, and the long chain holds
+    /// all of them (with some others whose long key collides), most recent first, as zlib's chain
+    /// does. zlib would stop after `budget` candidates of its own chain starting at `first`: a
+    /// candidate whose first four bytes are the string's has the same zlib key, so its rank
+    /// tells whether zlib would still reach it. Candidates are compared as zlib compares them,
+    /// and the first of the longest wins, so the match is zlib's.
+    fn long_walk(&mut self, mut candidate: usize, first: usize, budget: usize, best: usize, nice: usize) -> usize {
+        let window = &self.window[..];
+        let scan = self.strstart;
+        let limit = scan.saturating_sub(MAX_DIST);
+        let mut best_len = best;
+        let word = |at: usize| u32::from_le_bytes([window[at], window[at + 1], window[at + 2], window[at + 3]]);
+        let pair = |at: usize| u16::from_le_bytes([window[at], window[at + 1]]);
+        let wanted = &window[scan..scan + MAX_MATCH];
+        let start = word(scan);
+        let mut end = pair(scan + best_len - 1);
+        let first_rank = self.rank[first & WMASK];
+        // zlib examines its first candidate even at exactly `limit` (never 0: callers check), the
+        // others only above it. The long chain reaches `first` itself only when the walk starts
+        // at the string (a match of `LONG_KEY_LEN` bytes already in hand from the previous
+        // position).
+        while candidate > limit || candidate == first {
+            if word(candidate) == start {
+                if first_rank.wrapping_sub(self.rank[candidate & WMASK]) >= budget as u16 {
+                    break;
+                }
+                if pair(candidate + best_len - 1) == end {
+                    let here = &window[candidate..candidate + MAX_MATCH];
+                    let len = 4 + common_prefix(&here[4..], &wanted[4..]);
+                    if len > best_len {
+                        self.match_start = candidate;
+                        best_len = len;
+                        if len >= nice {
+                            break;
+                        }
+                        end = pair(scan + best_len - 1);
+                    }
+                }
+            }
+            candidate = usize::from(self.long_prev[candidate & WMASK]);
         }
         best_len.min(self.lookahead)
     }
@@ -315,6 +420,13 @@ impl<K: HashKey> Deflater<'_, K> {
     }
 }
 
+/// The key of the long chains: a multiplicative hash of the [`LONG_KEY_LEN`] bytes at `at`.
+#[inline(always)]
+fn long_key(window: &[u8], at: usize) -> usize {
+    let bytes: [u8; LONG_KEY_LEN] = std::array::from_fn(|i| window[at + i]);
+    (u64::from_le_bytes(bytes).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - LONG_HASH_BITS)) as usize
+}
+
 /// Number of equal leading bytes of two equally long slices, eight at a time.
 #[inline(always)]
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
@@ -344,6 +456,57 @@ mod tests {
             assert_eq!(common_prefix(&a, &b), at);
         }
         assert_eq!(common_prefix(&a, &a), 255);
+    }
+
+    /// Inputs whose chains run past zlib's budgets with many candidates sharing 8 bytes or more:
+    /// where the long chains decide what zlib would have examined.
+    fn long_chain_inputs() -> Vec<(&'static str, Vec<u8>)> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 33) as usize % bound
+        };
+        let indented: Vec<u8> = (0..9000)
+            .flat_map(|_| {
+                let mut line = vec![b' '; 2 * next(12)];
+                for _ in 0..1 + next(4) {
+                    line.extend_from_slice([&b"return "[..], b"x", b"(a, b)", b" = ", b"{}", b";"][next(6)]);
+                }
+                line.push(b'\n');
+                line
+            })
+            .collect();
+        let two_letters: Vec<u8> = (0..150_000).map(|_| b"ab"[next(2)]).collect();
+        let mutated_blocks: Vec<u8> = (0..4000)
+            .flat_map(|_| {
+                let mut block = *b"0123456789abcdefghijklmnopqrstuvwxyzABCD";
+                block[next(40)] = b'#';
+                block
+            })
+            .collect();
+        let runs: Vec<u8> = (0..2000).flat_map(|_| vec![b"-= "[next(3)]; 1 + next(300)]).collect();
+        vec![("indented", indented), ("two letters", two_letters), ("mutated blocks", mutated_blocks), ("runs", runs)]
+    }
+
+    fn check_long_chains<K: HashKey>() {
+        for (name, input) in long_chain_inputs() {
+            assert!(input.len() > 2 * WSIZE, "{name} is too short to slide the window");
+            for level in [8, 9] {
+                let config = CONFIGS[level - 1];
+                let long = Deflater::<K, true>::new(&input, config, None).run().unwrap();
+                let zlib = Deflater::<K, false>::new(&input, config, None).run().unwrap();
+                assert!(long == zlib, "{name} at level {level}: the long chains change the stream");
+            }
+        }
+    }
+
+    #[test]
+    fn the_long_chains_find_zlibs_matches() {
+        check_long_chains::<super::super::hash::ChromiumKey>();
+        check_long_chains::<super::super::hash::StockKey>();
+        check_long_chains::<super::super::hash::Crc32cKey<true>>();
     }
 
     #[test]
