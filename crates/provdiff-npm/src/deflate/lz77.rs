@@ -222,7 +222,7 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             return self.long_walk(from, first, budget, best_len, nice);
         }
         let wanted = &window[scan..scan + MAX_MATCH];
-        let pair = |bytes: &[u8], at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let pair = |bytes: &[u8], at: usize| load_u16(bytes, at);
         let start = pair(wanted, 0);
         let mut end = pair(window, scan + best_len - 1);
         loop {
@@ -270,8 +270,8 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
         let scan = self.strstart;
         let limit = scan.saturating_sub(MAX_DIST);
         let mut best_len = best;
-        let word = |at: usize| u32::from_le_bytes([window[at], window[at + 1], window[at + 2], window[at + 3]]);
-        let pair = |at: usize| u16::from_le_bytes([window[at], window[at + 1]]);
+        let word = |at: usize| load_u32(window, at);
+        let pair = |at: usize| load_u16(window, at);
         let wanted = &window[scan..scan + MAX_MATCH];
         let start = word(scan);
         let mut end = pair(scan + best_len - 1);
@@ -423,8 +423,29 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
 /// The key of the long chains: a multiplicative hash of the [`LONG_KEY_LEN`] bytes at `at`.
 #[inline(always)]
 fn long_key(window: &[u8], at: usize) -> usize {
-    let bytes: [u8; LONG_KEY_LEN] = std::array::from_fn(|i| window[at + i]);
-    (u64::from_le_bytes(bytes).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - LONG_HASH_BITS)) as usize
+    const _: () = assert!(LONG_KEY_LEN == 8, "the long key is one u64");
+    (load_u64(window, at).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - LONG_HASH_BITS)) as usize
+}
+
+/// The little-endian `u16` at `at`: one bounds check for the slice, none per byte.
+#[inline(always)]
+fn load_u16(bytes: &[u8], at: usize) -> u16 {
+    let b = &bytes[at..at + 2];
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+/// The little-endian `u32` at `at`.
+#[inline(always)]
+pub(super) fn load_u32(bytes: &[u8], at: usize) -> u32 {
+    let b = &bytes[at..at + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// The little-endian `u64` at `at`.
+#[inline(always)]
+fn load_u64(bytes: &[u8], at: usize) -> u64 {
+    let b = &bytes[at..at + 8];
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// Number of equal leading bytes of two equally long slices, eight at a time.
