@@ -14,6 +14,16 @@
 //! match of [`LONG_KEY_LEN`] bytes, only candidates sharing those bytes can do better, and a second
 //! set of chains, keyed by the first [`LONG_KEY_LEN`] bytes, leads from one to the next without
 //! visiting the others.
+//!
+//! Without an expected stream, large inputs at levels 4–9 are parsed on several threads
+//! ([`compress_parallel`]), for the same stream. At these levels zlib inserts every string, so
+//! the chains at a position hold exactly the positions of the 32 KiB before it, and a search
+//! depends only on the input, the position and the length already in hand. Each worker inserts
+//! the 32 KiB before its segment, parses the segment (and a little more) from a fresh state, and
+//! records every search; where its parse and the previous one's meet in the same clean state (no
+//! byte pending, no match in hand) they agree from then on, and the two are joined there. One
+//! engine then replays the joined parse, emitting zlib's blocks, and parses the last bytes itself
+//! (they read past the input, into window bytes that depend on the window's whole history).
 
 use std::marker::PhantomData;
 
@@ -41,6 +51,23 @@ const LONG_KEY_LEN: usize = 8;
 const LONG_HASH_BITS: u32 = 15;
 /// Chain budgets from which the long chains pay for their upkeep (levels 8 and 9).
 const LONG_CHAINS_FROM_BUDGET: usize = 1024;
+
+/// Inputs from this size are parsed on several threads, when the machine has them.
+const PARALLEL_FROM: usize = 1 << 20;
+/// At most this many threads parse one input.
+const MAX_THREADS: usize = 8;
+/// The parts parsed in parallel are about a quarter of the input per thread, within these
+/// bounds: small enough to balance the threads' loads, large enough that the window inserted
+/// before each part and the overlap parsed after it cost little.
+const SEGMENTS: std::ops::RangeInclusive<usize> = (256 << 10)..=(1 << 20);
+/// How far past its part a worker parses, for the next part's parse to meet it (usually within a
+/// few hundred bytes; where they do not, the next part is parsed again).
+const OVERLAP: usize = 16 << 10;
+/// The positions this close to the end of the input are parsed by the engine that emits the
+/// stream: searches there read past the input. Workers stop before them, and every position they
+/// record has at least this much input after it (more than a search and the keys of the strings
+/// a match covers read).
+const TAIL: usize = 1024;
 
 /// zlib's `configuration_table` for levels 1–9.
 #[derive(Debug, Clone, Copy)]
@@ -76,10 +103,215 @@ const CONFIGS: [Config; 9] = [
 /// Compresses `input` as raw deflate at `level` (1–9), keying chains with `K`.
 pub(super) fn compress<K: HashKey>(input: &[u8], level: u8, expected: Option<&[u8]>) -> Result<Vec<u8>, Diverged> {
     let config = CONFIGS[usize::from(level.clamp(1, 9)) - 1];
-    if config.max_chain >= LONG_CHAINS_FROM_BUDGET {
+    let long = config.max_chain >= LONG_CHAINS_FROM_BUDGET;
+    // With an expected stream, a wrong guess at the engine is abandoned at its first differing
+    // block, which a parallel parse of the whole input would not allow.
+    if expected.is_none() && config.lazy && input.len() >= PARALLEL_FROM {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+        if threads > 1 {
+            let segment = (input.len() / (4 * threads)).clamp(*SEGMENTS.start(), *SEGMENTS.end());
+            let parallel = if long {
+                compress_parallel::<K, true>(input, config, threads, segment, OVERLAP)
+            } else {
+                compress_parallel::<K, false>(input, config, threads, segment, OVERLAP)
+            };
+            if let Some((stream, _)) = parallel {
+                return Ok(stream);
+            }
+        }
+    }
+    let stream = if long {
         Deflater::<K, true>::new(input, config, expected).run()
     } else {
         Deflater::<K, false>::new(input, config, expected).run()
+    };
+    // Only a replayed parse can desynchronise; this engine parses everything itself.
+    stream.map_err(|_| Diverged)
+}
+
+/// How a parallel compression went, for tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct ParallelStats {
+    /// Segments whose parse was joined to the previous one where the two met.
+    joined: usize,
+    /// Segments parsed again from the previous parse's last clean state, the two parses not having
+    /// met (a run longer than the overlap, say).
+    reparsed: usize,
+    /// The farthest past its start that a joined segment met the previous parse.
+    farthest_meeting: usize,
+}
+
+/// `input` compressed by parsing parts of it (`segment` bytes each) on `threads` threads, then
+/// replaying the joined parse in one engine; the stream is exactly the sequential engine's.
+/// `None` if the input is too large for the recorded positions, or if anything did not fit
+/// (never expected; the caller then compresses sequentially).
+fn compress_parallel<K: HashKey, const LONG: bool>(
+    input: &[u8],
+    config: Config,
+    threads: usize,
+    segment: usize,
+    overlap: usize,
+) -> Option<(Vec<u8>, ParallelStats)> {
+    if u32::try_from(input.len()).is_err() || !config.lazy {
+        return None;
+    }
+    let live_from = input.len().saturating_sub(TAIL);
+    let segment = segment.max(2 * WSIZE);
+    let count = live_from.div_ceil(segment).max(1);
+    let starts: Vec<usize> = (0..count).map(|i| i * segment).collect();
+    let ends: Vec<usize> = (0..count).map(|i| ((i + 1) * segment + overlap).min(live_from)).collect();
+
+    // Each worker takes the next part when it finishes one: parts differ in cost.
+    let taken = std::sync::atomic::AtomicUsize::new(0);
+    let (starts, ends, taken) = (&starts, &ends, &taken);
+    let parsed: Vec<Vec<(usize, Vec<Step>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, count))
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut parsed = Vec::new();
+                    loop {
+                        let i = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= count {
+                            return parsed;
+                        }
+                        parsed.push((i, record::<K, LONG>(input, config, starts[i], ends[i])));
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().ok()).collect::<Option<Vec<_>>>()
+    })?;
+    let mut traces: Vec<Vec<Step>> = vec![Vec::new(); count];
+    for (i, trace) in parsed.into_iter().flatten() {
+        traces[i] = trace;
+    }
+
+    let mut stats = ParallelStats::default();
+    let mut parse = std::mem::take(&mut traces[0]);
+    for (i, next) in traces.iter().enumerate().skip(1) {
+        match meeting(&parse, next, starts[i]) {
+            Some((mine, theirs)) => {
+                stats.farthest_meeting = stats.farthest_meeting.max(next[theirs].at as usize - starts[i]);
+                parse.truncate(mine);
+                parse.extend_from_slice(&next[theirs..]);
+                stats.joined += 1;
+            }
+            None => {
+                let from = parse.iter().rposition(|step| step.clean())?;
+                let at = parse[from].at as usize;
+                parse.truncate(from);
+                parse.extend(record::<K, LONG>(input, config, at, ends[i]));
+                stats.reparsed += 1;
+            }
+        }
+    }
+
+    let mut engine = Deflater::<K, LONG>::new(input, config, None);
+    engine.mode = Mode::Replay { steps: &parse, next: 0, insert_from: live_from.saturating_sub(WSIZE), live_from };
+    engine.run().ok().map(|stream| (stream, stats))
+}
+
+/// The searches of the sequential parse at the loop tops from `start` to `until` (absolute
+/// positions), parsing from a fresh state at `start` after inserting the strings of the window
+/// before it.
+fn record<K: HashKey, const LONG: bool>(input: &[u8], config: Config, start: usize, until: usize) -> Vec<Step> {
+    let warm = start.saturating_sub(WSIZE);
+    let end = (until + TAIL).min(input.len());
+    let mut worker = Deflater::<K, LONG>::new(&input[warm..end], config, None);
+    worker.origin = warm;
+    worker.mode = Mode::Record { steps: Vec::with_capacity((until - start) / 3), until };
+    worker.warm_up(start - warm);
+    // Recording emits nothing, so nothing can diverge.
+    let _ = worker.lazy();
+    match worker.mode {
+        Mode::Record { steps, .. } => steps,
+        _ => Vec::new(),
+    }
+}
+
+/// Where the parse `mine` (true from before `start` to its end) and the parse `theirs` (from a
+/// fresh state at `start`) first reach the same position in a clean state: their indices there.
+fn meeting(mine: &[Step], theirs: &[Step], start: usize) -> Option<(usize, usize)> {
+    let mut a = mine.partition_point(|step| (step.at as usize) < start);
+    let mut b = 0;
+    while let (Some(x), Some(y)) = (mine.get(a), theirs.get(b)) {
+        if x.at < y.at {
+            a += 1;
+        } else if x.at > y.at {
+            b += 1;
+        } else {
+            if x.clean() && y.clean() {
+                return Some((a, b));
+            }
+            a += 1;
+            b += 1;
+        }
+    }
+    None
+}
+
+/// One loop top of the lazy parser, as a worker recorded it: where, whether the state was clean,
+/// and what `longest_match` returned there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    /// The absolute input position.
+    at: u32,
+    /// `longest_match`'s result (0: not called), with [`Step::CLEAN`].
+    length: u16,
+    /// How far back the match `longest_match` set `match_start` to is; 0 if it set none.
+    distance: u16,
+}
+
+impl Step {
+    /// Set in `length` when neither a byte awaits its decision nor a match is in hand.
+    const CLEAN: u16 = 1 << 15;
+
+    fn clean(self) -> bool {
+        self.length & Self::CLEAN != 0
+    }
+
+    fn length(self) -> usize {
+        usize::from(self.length & !Self::CLEAN)
+    }
+}
+
+/// What the lazy parser does at each loop top.
+#[derive(Debug)]
+enum Mode<'a> {
+    /// zlib: insert every string, search, emit.
+    Live,
+    /// A worker of the parallel parse: insert and search as zlib does, emit nothing, and record
+    /// each loop top until the absolute position `until`.
+    Record { steps: Vec<Step>, until: usize },
+    /// Emit the stream of a recorded parse: below `live_from`, each loop top's search is the
+    /// next of `steps`; strings are inserted from `insert_from` on, so that the searches from
+    /// `live_from` to the end are this engine's own.
+    Replay { steps: &'a [Step], next: usize, insert_from: usize, live_from: usize },
+}
+
+/// What happened at a loop top.
+#[derive(Debug, Clone, Copy)]
+enum Search {
+    /// `longest_match` was not called.
+    Skipped,
+    /// It returned this length.
+    Length(usize),
+    /// A worker reached the end of its part.
+    Done,
+}
+
+/// Why an engine stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The output stopped matching the expected stream.
+    Diverged,
+    /// A replayed parse did not fit the loop tops of the input.
+    Desync,
+}
+
+impl From<Diverged> for Stop {
+    fn from(_: Diverged) -> Self {
+        Stop::Diverged
     }
 }
 
@@ -114,6 +346,13 @@ struct Deflater<'a, K, const LONG: bool> {
     /// window are used), and per key, the rank of its head.
     rank: Vec<u16>,
     head_rank: Vec<u16>,
+    /// Whether `longest_match` set `match_start` since a worker last cleared this: the value may
+    /// be the one it had, and still must be recorded, since the engine replaying the record may
+    /// hold another stale value.
+    found: bool,
+    /// The absolute input position of window position 0.
+    origin: usize,
+    mode: Mode<'a>,
 }
 
 impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
@@ -137,12 +376,43 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             long_prev: long(WSIZE),
             rank: if LONG { vec![0; WSIZE] } else { Vec::new() },
             head_rank: if LONG { vec![0; HASH_SIZE] } else { Vec::new() },
+            found: false,
+            origin: 0,
+            mode: Mode::Live,
         }
     }
 
-    fn run(mut self) -> Result<Vec<u8>, Diverged> {
-        if self.config.lazy { self.lazy()? } else { self.greedy()? };
-        self.out.finish()
+    fn run(mut self) -> Result<Vec<u8>, Stop> {
+        if self.config.lazy {
+            self.lazy()?
+        } else {
+            self.greedy()?
+        };
+        if let Mode::Replay { steps, next, .. } = self.mode
+            && next != steps.len()
+        {
+            return Err(Stop::Desync);
+        }
+        Ok(self.out.finish()?)
+    }
+
+    /// Inserts the strings before `until` (a window position) without parsing them: a worker's
+    /// start, where the chains must hold what the sequential engine's hold.
+    fn warm_up(&mut self, until: usize) {
+        while self.strstart < until {
+            if self.lookahead < MIN_LOOKAHEAD {
+                self.fill_window();
+                if self.lookahead == 0 {
+                    break;
+                }
+            }
+            if self.lookahead >= MIN_MATCH {
+                self.insert(self.strstart);
+            }
+            self.strstart += 1;
+            self.lookahead -= 1;
+        }
+        self.block_start = self.strstart as isize;
     }
 
     /// Reads input into the window, sliding it first when the position is near its end
@@ -156,10 +426,16 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 self.window.copy_within(WSIZE..2 * WSIZE - room, 0);
                 self.match_start = self.match_start.wrapping_sub(WSIZE);
                 self.strstart -= WSIZE;
+                self.origin += WSIZE;
                 self.block_start -= WSIZE as isize;
-                for chains in [&mut self.head, &mut self.prev, &mut self.long_head, &mut self.long_prev] {
-                    for position in chains.iter_mut() {
-                        *position = position.saturating_sub(WSIZE as u16);
+                // A replaying engine inserts nothing before `insert_from`: its chains are empty.
+                let at = self.origin + self.strstart;
+                let empty = matches!(self.mode, Mode::Replay { insert_from, .. } if at <= insert_from);
+                if !empty {
+                    for chains in [&mut self.head, &mut self.prev, &mut self.long_head, &mut self.long_prev] {
+                        for position in chains.iter_mut() {
+                            *position = position.saturating_sub(WSIZE as u16);
+                        }
                     }
                 }
                 room += WSIZE;
@@ -234,6 +510,7 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 let len = MIN_MATCH + common_prefix(&here[MIN_MATCH..], &wanted[MIN_MATCH..]);
                 if len > best_len {
                     self.match_start = candidate;
+                    self.found = true;
                     best_len = len;
                     if len >= nice {
                         break;
@@ -290,6 +567,7 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                     let len = 4 + common_prefix(&here[4..], &wanted[4..]);
                     if len > best_len {
                         self.match_start = candidate;
+                        self.found = true;
                         best_len = len;
                         if len >= nice {
                             break;
@@ -313,7 +591,7 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
     }
 
     /// `deflate_fast`: emit the longest match at each position, or a literal.
-    fn greedy(&mut self) -> Result<(), Diverged> {
+    fn greedy(&mut self) -> Result<(), Stop> {
         loop {
             if self.lookahead < MIN_LOOKAHEAD {
                 self.fill_window();
@@ -351,15 +629,90 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 self.flush_block(false)?;
             }
         }
-        self.flush_block(true)
+        Ok(self.flush_block(true)?)
+    }
+
+    /// The search at a loop top of the lazy parser: insert the string at `strstart` and call
+    /// `longest_match` when zlib does, or take both from a recorded parse.
+    #[inline(always)]
+    fn search(&mut self, prev_length: usize, clean: bool) -> Result<Search, Stop> {
+        let at = self.origin + self.strstart;
+        match self.mode {
+            Mode::Live => Ok(self.live_search(prev_length)),
+            Mode::Record { until, .. } => {
+                if at >= until {
+                    return Ok(Search::Done);
+                }
+                self.found = false;
+                let search = self.live_search(prev_length);
+                let (length, distance) = match search {
+                    Search::Length(length) if self.found => (length, self.strstart - self.match_start),
+                    Search::Length(length) => (length, 0),
+                    _ => (0, 0),
+                };
+                let step = Step {
+                    at: at as u32,
+                    length: length as u16 | if clean { Step::CLEAN } else { 0 },
+                    distance: distance as u16,
+                };
+                if let Mode::Record { steps, .. } = &mut self.mode {
+                    steps.push(step);
+                }
+                Ok(search)
+            }
+            Mode::Replay { steps, next, insert_from, live_from } => {
+                if at >= live_from {
+                    return Ok(self.live_search(prev_length));
+                }
+                if at >= insert_from && self.lookahead >= MIN_MATCH {
+                    self.insert(self.strstart);
+                }
+                let step = steps.get(next).copied().ok_or(Stop::Desync)?;
+                if step.at as usize != at || step.clean() != clean {
+                    return Err(Stop::Desync);
+                }
+                if let Mode::Replay { next, .. } = &mut self.mode {
+                    *next += 1;
+                }
+                if step.length() == 0 {
+                    return Ok(Search::Skipped);
+                }
+                if step.distance != 0 {
+                    self.match_start = self.strstart - usize::from(step.distance);
+                }
+                Ok(Search::Length(step.length()))
+            }
+        }
+    }
+
+    /// zlib's own search at a loop top of the lazy parser.
+    #[inline(always)]
+    fn live_search(&mut self, prev_length: usize) -> Search {
+        let head = if self.lookahead >= MIN_MATCH { self.insert(self.strstart) } else { 0 };
+        if head != 0 && prev_length < self.config.max_lazy && self.strstart - head <= MAX_DIST {
+            Search::Length(self.longest_match(head, prev_length))
+        } else {
+            Search::Skipped
+        }
+    }
+
+    /// Whether the string at window position `at` is inserted: always, except while replaying a
+    /// recorded parse far from the end.
+    #[inline(always)]
+    fn inserts_at(&self, at: usize) -> bool {
+        match self.mode {
+            Mode::Replay { insert_from, .. } => self.origin + at >= insert_from,
+            _ => true,
+        }
     }
 
     /// `deflate_slow`: a match found at one position is emitted only if the next position has
     /// no longer match; otherwise the first byte goes out as a literal and the decision moves on.
-    fn lazy(&mut self) -> Result<(), Diverged> {
+    fn lazy(&mut self) -> Result<(), Stop> {
         let mut match_length = MIN_MATCH - 1;
         // Whether the byte before `strstart` still awaits its decision.
         let mut match_available = false;
+        let emit = !matches!(self.mode, Mode::Record { .. });
         loop {
             if self.lookahead < MIN_LOOKAHEAD {
                 self.fill_window();
@@ -367,17 +720,20 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                     break;
                 }
             }
-            let head = if self.lookahead >= MIN_MATCH { self.insert(self.strstart) } else { 0 };
-
             let prev_length = match_length;
             let prev_match = self.match_start;
+            let clean = !match_available && prev_length == MIN_MATCH - 1;
             match_length = MIN_MATCH - 1;
-            if head != 0 && prev_length < self.config.max_lazy && self.strstart - head <= MAX_DIST {
-                match_length = self.longest_match(head, prev_length);
-                // A stale `match_start` can be "before" the window here; zlib's unsigned
-                // subtraction then wraps to a large distance, and so does this one.
-                if match_length == MIN_MATCH && self.strstart.wrapping_sub(self.match_start) > TOO_FAR {
-                    match_length = MIN_MATCH - 1;
+            match self.search(prev_length, clean)? {
+                Search::Done => return Ok(()),
+                Search::Skipped => {}
+                Search::Length(length) => {
+                    match_length = length;
+                    // A stale `match_start` can be "before" the window here; zlib's unsigned
+                    // subtraction then wraps to a large distance, and so does this one.
+                    if match_length == MIN_MATCH && self.strstart.wrapping_sub(self.match_start) > TOO_FAR {
+                        match_length = MIN_MATCH - 1;
+                    }
                 }
             }
 
@@ -385,13 +741,18 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 // The previous position's match wins; insert the strings it covers, except those
                 // too close to the end of the input to have a full key.
                 let max_insert = self.strstart + self.lookahead - MIN_MATCH;
-                let full = self.block.matched(self.strstart - 1 - prev_match, prev_length);
+                let full = emit && self.block.matched(self.strstart - 1 - prev_match, prev_length);
                 self.lookahead -= prev_length - 1;
-                for _ in 0..prev_length - 2 {
-                    self.strstart += 1;
-                    if self.strstart <= max_insert {
-                        self.insert(self.strstart);
+                // Whether any is inserted: insertion starts at a position and goes on to the end.
+                if self.inserts_at(self.strstart + prev_length - 2) {
+                    for _ in 0..prev_length - 2 {
+                        self.strstart += 1;
+                        if self.strstart <= max_insert && self.inserts_at(self.strstart) {
+                            self.insert(self.strstart);
+                        }
                     }
+                } else {
+                    self.strstart += prev_length - 2;
                 }
                 match_available = false;
                 match_length = MIN_MATCH - 1;
@@ -402,7 +763,7 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             } else if match_available {
                 // No better match here than the previous byte had: it goes out as a literal.
                 // The block ends before the current byte, which is still undecided.
-                if self.block.literal(self.window[self.strstart - 1]) {
+                if emit && self.block.literal(self.window[self.strstart - 1]) {
                     self.flush_block(false)?;
                 }
                 self.strstart += 1;
@@ -413,10 +774,13 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 self.lookahead -= 1;
             }
         }
+        if !emit {
+            return Ok(());
+        }
         if match_available {
             self.block.literal(self.window[self.strstart - 1]);
         }
-        self.flush_block(true)
+        Ok(self.flush_block(true)?)
     }
 }
 
@@ -528,6 +892,83 @@ mod tests {
         check_long_chains::<super::super::hash::ChromiumKey>();
         check_long_chains::<super::super::hash::StockKey>();
         check_long_chains::<super::super::hash::Crc32cKey<true>>();
+    }
+
+    /// Inputs for the parallel parse: text where parses meet at once, incompressible bytes, and
+    /// zero runs longer than a small overlap across segment boundaries, where parses that start
+    /// in a run at different phases never meet inside it.
+    fn parallel_inputs() -> Vec<(&'static str, Vec<u8>)> {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 33) as usize % bound
+        };
+        let words: [&[u8]; 8] = [b"const ", b"value", b" = ", b"function", b"(a, b)", b"return ", b";\n", b"  "];
+        let mut text = Vec::new();
+        while text.len() < 420_000 {
+            text.extend_from_slice(words[next(8)]);
+        }
+        let random: Vec<u8> = (0..330_000).map(|_| next(256) as u8).collect();
+        let mut runs = Vec::new();
+        while runs.len() < 420_000 {
+            for _ in 0..30_000 {
+                runs.push(b"abcdefgh\n"[next(9)]);
+            }
+            runs.extend(std::iter::repeat_n(0u8, 40_000 + next(1000)));
+        }
+        vec![("text", text), ("random", random), ("zero runs", runs)]
+    }
+
+    fn check_parallel<K: HashKey>(totals: &mut ParallelStats) {
+        for (name, input) in parallel_inputs() {
+            for level in 4..=9 {
+                let config = CONFIGS[level - 1];
+                let long = config.max_chain >= LONG_CHAINS_FROM_BUDGET;
+                let sequential = if long {
+                    Deflater::<K, true>::new(&input, config, None).run()
+                } else {
+                    Deflater::<K, false>::new(&input, config, None).run()
+                };
+                let sequential = sequential.unwrap();
+                for (threads, segment, overlap) in [(2, 160 << 10, OVERLAP), (3, 2 * WSIZE, 300)] {
+                    let parallel = if long {
+                        compress_parallel::<K, true>(&input, config, threads, segment, overlap)
+                    } else {
+                        compress_parallel::<K, false>(&input, config, threads, segment, overlap)
+                    };
+                    let (stream, stats) =
+                        parallel.unwrap_or_else(|| panic!("{name} level {level}: no parallel stream"));
+                    assert!(stream == sequential, "{name} at level {level} in parts of {segment}: the streams differ");
+                    totals.joined += stats.joined;
+                    totals.reparsed += stats.reparsed;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_parallel_parse_writes_the_sequential_stream() {
+        let mut totals = ParallelStats::default();
+        check_parallel::<super::super::hash::ChromiumKey>(&mut totals);
+        check_parallel::<super::super::hash::StockKey>(&mut totals);
+        check_parallel::<super::super::hash::Crc32cKey<true>>(&mut totals);
+        check_parallel::<super::super::hash::Crc32cKey<false>>(&mut totals);
+        // Both ways of joining the parts were exercised.
+        assert!(totals.joined > 0 && totals.reparsed > 0, "{totals:?}");
+    }
+
+    #[test]
+    fn small_inputs_and_the_greedy_levels_are_not_split() {
+        let input = vec![7u8; 2 * WSIZE];
+        let (_, stats) =
+            compress_parallel::<super::super::hash::StockKey, false>(&input, CONFIGS[5], 4, WSIZE, OVERLAP)
+                .unwrap_or_else(|| panic!("level 6 is lazy"));
+        assert_eq!(stats, ParallelStats::default(), "parts are at least two windows long: one part");
+        assert!(
+            compress_parallel::<super::super::hash::StockKey, false>(&input, CONFIGS[2], 2, WSIZE, OVERLAP).is_none()
+        );
     }
 
     #[test]
