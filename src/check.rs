@@ -1,73 +1,133 @@
 //! `provdiff check`: verify, fetch the attested commit, repack, compare, decide.
 
 use anyhow::{Context, Result, bail};
-use provdiff_attest::{PackageSubject, VerifiedProvenance};
-use provdiff_core::Finding;
-use provdiff_diff::{CompareOptions, archive_agreement, compare_trees};
-use provdiff_git::{Commit, Repository};
+use provdiff_attest::VerifiedProvenance;
+use provdiff_core::{Code, Finding};
+use provdiff_diff::{CompareOptions, LfsPointer, archive_agreement, compare_trees, resolve_lfs};
+use provdiff_git::Commit;
 use provdiff_npm::{Manifest, NpmRules, Packed, PublishedTarball};
 
+use crate::acquire::{self, SourceOutcome};
 use crate::cli::CheckArgs;
 use crate::inputs;
 use crate::report::{CheckReport, ComparisonInfo, GzipEngine, PackageInfo, RulesSource, SourceInfo};
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
-    let published = inputs::read_tarball(&args.tarball)?;
-    let manifest = published_manifest(&published, &args.tarball.display().to_string())?;
-    let (name, version) = (
-        manifest.name().context("the tarball's package.json has no name")?.to_string(),
-        manifest.version().context("the tarball's package.json has no version")?.to_string(),
-    );
-    let attestations = inputs::read_attestations(&args.attestations)?;
     let verifier = inputs::verifier(&args.trust)?;
-    let subject = PackageSubject { name: name.clone(), version: version.clone(), sha512: published.sha512 };
-    let verification = verifier.verify(&attestations, &subject, &args.policy.policy());
-
+    let policy = args.policy.policy();
+    let acquired = match &args.spec {
+        Some(spec) => acquire::from_registry(args, spec, &verifier, &policy)?,
+        None => acquire::from_files(args, &verifier, &policy)?,
+    };
+    let published = &acquired.published;
+    let manifest = published_manifest(published, &acquired.tarball_label)?;
     let mut report = CheckReport::new(
         PackageInfo {
-            name,
-            version,
+            name: manifest.name().unwrap_or_default().to_string(),
+            version: manifest.version().unwrap_or_default().to_string(),
             sha512: published.sha512,
             integrity: published.sha512.to_integrity(),
-            tarball: args.tarball.display().to_string(),
+            tarball: acquired.tarball_label.clone(),
         },
-        verification,
+        acquired.verification,
     );
+    report.registry = acquired.registry;
+    report.findings.extend(acquired.findings);
 
-    // Without a verified provenance there is no attested commit to compare with.
-    if let Some(provenance) = report.attestation.provenance.clone() {
-        let repository = Repository::open(&args.repo)?;
-        let commit = repository.commit(&provenance.provenance.commit)?;
-        let (package_dir, found_by) = locate_package(
-            &commit,
-            &report.package.name,
-            manifest.repository_directory(),
-            args.package_dir.as_deref(),
-        )?;
-        report.source = Some(SourceInfo {
-            repository: provenance.provenance.repository.clone(),
-            commit: provenance.provenance.commit.clone(),
-            git_ref: provenance.provenance.git_ref.clone(),
-            location: repository.location().to_string(),
-            package_dir: package_dir.clone(),
-            package_dir_found_by: found_by.to_string(),
-            workspace_root: None,
-        });
-        let source = commit.subtree(&package_dir)?;
-        let workspace = provdiff_npm::find_workspace(&package_dir, |path| commit.read(path).ok());
-        if let (Some(workspace), Some(source)) = (&workspace, report.source.as_mut()) {
-            source.workspace_root = Some(workspace.root.clone());
+    match acquired.source {
+        // Without a verified provenance there is no attested commit to compare with.
+        SourceOutcome::NotAttempted => {}
+        SourceOutcome::Unavailable(finding) => report.findings.push(finding),
+        SourceOutcome::Available { repository, fetch } => {
+            let provenance =
+                report.attestation.provenance.clone().context("a commit was fetched without provenance")?;
+            let commit = repository.commit(&provenance.provenance.commit)?;
+            let root = root_manifest(&commit);
+            let (package_dir, found_by) = locate_package(
+                &commit,
+                &report.package.name,
+                manifest.repository_directory(),
+                args.package_dir.as_deref(),
+                root.as_ref(),
+            )?;
+            report.source = Some(SourceInfo {
+                repository: provenance.provenance.repository.clone(),
+                commit: provenance.provenance.commit.clone(),
+                git_ref: provenance.provenance.git_ref.clone(),
+                location: repository.location().to_string(),
+                package_dir: package_dir.clone(),
+                package_dir_found_by: found_by.to_string(),
+                workspace_root: None,
+                fetch,
+            });
+            let source = commit.subtree(&package_dir)?;
+            let workspace = provdiff_npm::find_workspace(&package_dir, |path| commit.read(path).ok());
+            if let (Some(workspace), Some(source)) = (&workspace, report.source.as_mut()) {
+                source.workspace_root = Some(workspace.root.clone());
+            }
+            let lfs = lfs_pointers(&commit, &package_dir)?;
+            let publish = provdiff_npm::publish_context(&commit.subtree("")?, &package_dir)?;
+            // Rebuild mode (src/rebuild.rs): what the attested workflow builds, then `--rebuild`.
+            let build_hint = crate::rebuild::build_hint(&commit, &package_dir, &provenance);
+            let context = SourceContext { lfs, publish };
+            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &context, build_hint)?;
+            crate::rebuild::after_comparison(
+                &args.rebuild,
+                &mut report,
+                published,
+                &commit,
+                &package_dir,
+                &provenance,
+                &context,
+            )?;
         }
-        compare(&mut report, &published, &source, &provenance, workspace.as_ref())?;
     }
-    report.findings.extend(report.attestation.findings.iter().cloned());
+    // When the registry had no attestations, its finding says so better than the verifier's
+    // "no provenance among the inputs".
+    let registry_said_missing = report.findings.iter().any(|finding| finding.code == Code::ProvenanceMissing);
+    let attestation_findings = report.attestation.findings.iter().filter(|finding| {
+        !(registry_said_missing && finding.code == Code::ProvenanceMissing && finding.path.is_none())
+    });
+    report.findings.extend(attestation_findings.cloned().collect::<Vec<_>>());
     report.findings.extend(published.findings.iter().cloned());
     report.finish();
     report.print(args.json)?;
+    if let Some(failure) = crate::rebuild::failure(&report) {
+        bail!(failure);
+    }
     Ok(report.exit_code())
 }
 
-fn published_manifest(published: &PublishedTarball, origin: &str) -> Result<Manifest> {
+/// What the attested commit says about packing it, beyond its files: the Git LFS pointers under
+/// the package's directory and the publishing tool's rules. A rebuild's checkout is judged by the
+/// same.
+pub(crate) struct SourceContext {
+    pub lfs: Vec<LfsPointer>,
+    pub publish: provdiff_core::PublishContext,
+}
+
+/// The root `package.json`, to prefer its workspaces when several directories hold the package.
+fn root_manifest(commit: &Commit<'_>) -> Option<Manifest> {
+    Manifest::parse(&commit.read("package.json").ok()?, "package.json").ok()
+}
+
+/// Well-formed Git LFS pointers under the package's directory, by package path.
+fn lfs_pointers(commit: &Commit<'_>, package_dir: &str) -> Result<Vec<LfsPointer>> {
+    let prefix = if package_dir.is_empty() { String::new() } else { format!("{package_dir}/") };
+    Ok(commit
+        .lfs_pointers()?
+        .into_iter()
+        .filter_map(|pointer| {
+            Some(LfsPointer {
+                path: pointer.path.strip_prefix(&prefix)?.to_string(),
+                sha256: pointer.sha256?,
+                size: pointer.size?,
+            })
+        })
+        .collect())
+}
+
+pub fn published_manifest(published: &PublishedTarball, origin: &str) -> Result<Manifest> {
     let entry = published.tree.get("package.json").with_context(|| format!("{origin} has no package/package.json"))?;
     Ok(Manifest::parse(&entry.content, &format!("{origin}: package.json"))?)
 }
@@ -87,18 +147,29 @@ fn candidate_rules(provenance: &VerifiedProvenance) -> (Vec<NpmRules>, RulesSour
     }
 }
 
-fn compare(
+/// Packs `source`, compares it with the package and records both in the report; returns the
+/// packed files. `build_hint` names what builds the package when its manifest does not.
+pub(crate) fn compare(
     report: &mut CheckReport,
     published: &PublishedTarball,
     source: &dyn provdiff_core::SourceTree,
     provenance: &VerifiedProvenance,
     workspace: Option<&provdiff_npm::Workspace>,
-) -> Result<()> {
+    context: &SourceContext,
+    build_hint: Option<String>,
+) -> Result<provdiff_core::FileTree> {
+    // Git LFS objects the package holds are packed in their pointers' place once their SHA-256
+    // and size are checked: the pointer is what the commit attests to.
+    let (replaced, lfs_findings) = resolve_lfs(&context.lfs, &published.tree);
+    report.findings.extend(lfs_findings);
+    let overlay = provdiff_core::Overlay::new(source, replaced);
+    let source: &dyn provdiff_core::SourceTree = &overlay;
     let source_manifest =
         Manifest::parse(&source.read("package.json")?, &format!("{}/package.json", source.describe()))?;
     let options = CompareOptions {
-        build_step: source_manifest.build_step(),
+        build_step: source_manifest.build_step().or(build_hint),
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
+        publish: context.publish.clone(),
     };
     let (candidates, rules_source) = candidate_rules(provenance);
     let mut best: Option<(usize, Packed, provdiff_diff::TreeComparison)> = None;
@@ -106,7 +177,8 @@ fn compare(
         let packed = provdiff_npm::pack(source, rules, workspace)
             .with_context(|| format!("cannot pack {}", source.describe()))?;
         let comparison = compare_trees(&published.tree, &provdiff_npm::to_tree(&packed.files), &options);
-        let differences = comparison.findings.iter().filter(|f| f.severity > provdiff_core::Severity::Info).count();
+        let differences =
+            comparison.findings.iter().filter(|f| f.severity > provdiff_core::Severity::Explained).count();
         if best.as_ref().is_none_or(|(fewest, _, _)| differences < *fewest) {
             best = Some((differences, packed, comparison));
         }
@@ -142,12 +214,16 @@ fn compare(
         package_files: comparison.package_files,
         source_files: comparison.source_files,
         identical_files: comparison.identical_files,
+        explained_files: comparison.explained_files + comparison.added_files_explained,
+        entries_explained: comparison.entries_explained(),
+        publish_tool: options.publish.tool,
+        publish_tool_found_by: options.publish.detected_by.clone(),
         build_step: options.build_step.clone(),
         gzip_engine: gzip_engine.map(GzipEngine::from),
     });
     report.findings.extend(packed.list.findings);
     report.findings.extend(comparison.findings);
-    Ok(())
+    Ok(provdiff_npm::to_tree(&packed.files))
 }
 
 /// Finds the package's directory at the commit: `--package-dir`, then the tarball's
@@ -157,6 +233,7 @@ fn locate_package(
     name: &str,
     hint: Option<&str>,
     override_dir: Option<&str>,
+    root: Option<&Manifest>,
 ) -> Result<(String, &'static str)> {
     let manifests: Vec<String> = commit
         .entries()
@@ -189,7 +266,22 @@ fn locate_package(
     if manifests.iter().any(String::is_empty) && name_at("").as_deref() == Some(name) {
         return Ok((String::new(), "root package.json"));
     }
-    let matching: Vec<&String> = manifests.iter().filter(|dir| name_at(dir).as_deref() == Some(name)).collect();
+    let mut matching: Vec<&String> = manifests.iter().filter(|dir| name_at(dir).as_deref() == Some(name)).collect();
+    if matching.len() > 1 {
+        // A package name repeated in fixtures or examples: the root's workspaces are the ones
+        // that get published.
+        let in_workspaces: Vec<&String> = matching
+            .iter()
+            .copied()
+            .filter(|dir| root.is_some_and(|root| provdiff_npm::is_workspace_of(root, dir)))
+            .collect();
+        if in_workspaces.len() == 1 {
+            return Ok((in_workspaces[0].clone(), "workspaces and package.json name"));
+        }
+        if !in_workspaces.is_empty() {
+            matching = in_workspaces;
+        }
+    }
     match matching.as_slice() {
         [only] => Ok(((*only).clone(), "package.json name")),
         [] => bail!("no package.json named {name:?} at commit {} (outside node_modules)", commit.id()),

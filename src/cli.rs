@@ -21,9 +21,16 @@ pub enum Command {
     /// Verify a package's attestations, then repack the attested commit and compare it with the
     /// published tarball.
     ///
-    /// Exit codes: 0 identical or equivalent, 1 mismatch or unverified, 2 usage or operational
-    /// error, 3 inconclusive.
+    /// Exit codes: 0 identical, equivalent or explained, 1 mismatch or unverified, 2 usage or
+    /// operational error, 3 inconclusive, 4 source unavailable (the attested commit is gone).
     Check(CheckArgs),
+    /// Compare two packages with npm's semantics: any two of a `.tgz`, a directory and a git
+    /// revision (`REPO@REV[:DIR]`), directories and revisions packed as npm would pack them.
+    ///
+    /// A plays the package and B what it is judged against (files only in A are
+    /// `only-in-package`). Exit codes: 0 identical or equivalent, 1 mismatch, 2 usage or
+    /// operational error, 3 inconclusive.
+    Diff(DiffArgs),
     /// Show what `npm pack` would publish from a directory (or a commit), without running scripts.
     Pack(PackArgs),
     /// Verify one Sigstore bundle for an artifact (the sigstore-conformance client protocol).
@@ -34,6 +41,12 @@ pub enum Command {
     ///
     /// Exit codes: 0 verified, 1 not verified, 2 usage or operational error.
     Verify(VerifyArgs),
+    /// The first program of a rebuild's sandbox (internal: `check --rebuild` runs it).
+    #[command(name = "__rebuild-init", hide = true)]
+    RebuildInit {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Trust material overrides shared by every command that verifies.
@@ -82,25 +95,79 @@ impl PolicyArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The published package tarball (.tgz).
-    #[arg(long, value_name = "PKG.tgz")]
-    pub tarball: PathBuf,
-    /// The attestations: a registry attestations response or a Sigstore bundle. Repeatable.
-    #[arg(long, value_name = "FILE", required = true)]
+    /// The package to check, fetched from the registry npm is configured with.
+    #[arg(value_name = "NAME@VERSION", conflicts_with_all = ["tarball", "attestations"], required_unless_present = "tarball")]
+    pub spec: Option<String>,
+    /// A published package tarball (.tgz) to check instead of fetching one.
+    #[arg(long, value_name = "PKG.tgz", requires = "attestations")]
+    pub tarball: Option<PathBuf>,
+    /// The tarball's attestations: a registry attestations response or a Sigstore bundle.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
     pub attestations: Vec<PathBuf>,
-    /// The source repository: a work tree, a bare repository or a `git bundle` file.
-    #[arg(long, value_name = "PATH")]
-    pub repo: PathBuf,
+    /// Where the attested commit is: a work tree, a bare repository, a `git bundle` file, or a
+    /// URL to fetch it from. Default: fetch it from the repository the provenance names.
+    #[arg(long, value_name = "PATH|URL")]
+    pub repo: Option<String>,
     /// The package's directory in the repository, when automatic detection is not wanted.
     #[arg(long, value_name = "DIR")]
     pub package_dir: Option<String>,
+    /// The npm registry (default: npm's configuration: npm_config_registry, .npmrc files,
+    /// `npm config get registry`).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Where downloads and fetched repositories are cached (default: the platform's cache
+    /// directory).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use only the cache; say what is missing instead of fetching it.
+    #[arg(long)]
+    pub offline: bool,
+    /// Fetch repositories under FROM from TO instead (prefix rewrite). Repeatable.
+    #[arg(long, value_name = "FROM=TO")]
+    pub git_mirror: Vec<String>,
+    /// Seconds a registry request or git fetch may wait without receiving anything before it
+    /// is abandoned (registry requests are retried).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub rebuild: RebuildArgs,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Replaying the attested build, to prove files that only a build produces.
+#[derive(Debug, Args, Default)]
+pub struct RebuildArgs {
+    /// Check out the attested commit, replay the build the provenance's workflow ran (in a
+    /// bubblewrap sandbox), repack the result and compare it with the package. Runs package code.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Give the build no network at all: dependencies come from an npm cache (--rebuild-cache).
+    #[arg(long, requires = "rebuild")]
+    pub rebuild_offline: bool,
+    /// The npm cache an offline rebuild installs from (default: npm's configured cache). The
+    /// build reads it and never writes to it.
+    #[arg(long, value_name = "DIR", requires = "rebuild_offline")]
+    pub rebuild_cache: Option<PathBuf>,
+    /// Stop the build after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, requires = "rebuild")]
+    pub rebuild_timeout: u64,
+    /// The data-segment limit of each process of the build, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 4096, requires = "rebuild")]
+    pub rebuild_memory: u64,
+    /// Keep the rebuild's directory (the checkout after the build) and print where it is.
+    #[arg(long, requires = "rebuild")]
+    pub rebuild_keep: bool,
+    /// Run the build without a sandbox when none works. The build can then read and change
+    /// anything you can, and reach any host.
+    #[arg(long, requires = "rebuild")]
+    pub unsandboxed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +189,23 @@ pub struct VerifyArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Print one JSON document instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The package: PKG.tgz, DIR or REPO@REV[:DIR].
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// What it is judged against: PKG.tgz, DIR or REPO@REV[:DIR].
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Pack directories and revisions as this npm version does (default: the newest behaviour
+    /// provdiff knows).
+    #[arg(long, value_name = "VERSION")]
+    pub npm_version: Option<String>,
     /// Print one JSON document instead of the human report.
     #[arg(long)]
     pub json: bool,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use provdiff_attest::Verification;
-use provdiff_core::{EncodingLevel, Finding, Severity, Sha512, Verdict};
+use provdiff_core::{EncodingLevel, Finding, PublishTool, Severity, Sha512, Verdict};
 use provdiff_npm::{DeflateHash, GzipOptions, NpmRules};
 use serde::Serialize;
 
@@ -17,6 +17,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Self { name: "provdiff", version: env!("CARGO_PKG_VERSION") }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +46,8 @@ pub struct SourceInfo {
     pub package_dir_found_by: String,
     /// The monorepo root whose ignore files npm also applies, when the package is a workspace.
     pub workspace_root: Option<String>,
+    /// How the commit was fetched; `null` when it was read from a local repository.
+    pub fetch: Option<crate::acquire::FetchInfo>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -60,6 +68,14 @@ pub struct ComparisonInfo {
     pub package_files: usize,
     pub source_files: usize,
     pub identical_files: usize,
+    /// Files that differ (or are only in the package) in explained ways only.
+    pub explained_files: usize,
+    /// Every file is identical or explained: the comparison's own accounting, which an
+    /// `explained` verdict requires.
+    pub entries_explained: bool,
+    /// The tool that packed the package, as the commit shows it, and why provdiff thinks so.
+    pub publish_tool: PublishTool,
+    pub publish_tool_found_by: String,
     pub build_step: Option<String>,
     /// The zlib that turns the repacked tar stream into the published `.tgz` byte for byte;
     /// `null` when the tar streams differ or no known engine reproduces the gzip stream.
@@ -91,8 +107,14 @@ pub struct CheckReport {
     /// The attested source; `null` when the attestations did not verify.
     pub source: Option<SourceInfo>,
     pub attestation: Verification,
+    /// What the registry served; `null` when the tarball and attestations came from files.
+    pub registry: Option<crate::acquire::RegistryInfo>,
     /// `null` when no comparison was made (the attestations did not verify).
     pub comparison: Option<ComparisonInfo>,
+    /// What `--rebuild` did; absent without it. With a rebuild, `comparison` is the rebuilt
+    /// package's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<crate::rebuild::RebuildInfo>,
     pub findings: Vec<Finding>,
 }
 
@@ -100,12 +122,14 @@ impl CheckReport {
     pub fn new(package: PackageInfo, attestation: Verification) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
+            tool: Tool::current(),
             verdict: Verdict::Unverified,
             package,
             source: None,
             attestation,
+            registry: None,
             comparison: None,
+            rebuild: None,
             findings: Vec::new(),
         }
     }
@@ -114,7 +138,8 @@ impl CheckReport {
     pub fn finish(&mut self) {
         self.findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.path.cmp(&b.path)));
         let agreement = self.comparison.as_ref().and_then(|comparison| comparison.agreement);
-        self.verdict = Verdict::decide(&self.findings, agreement);
+        let entries_explained = self.comparison.as_ref().is_some_and(|comparison| comparison.entries_explained);
+        self.verdict = Verdict::decide(&self.findings, agreement, entries_explained);
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -141,11 +166,36 @@ impl CheckReport {
         if let Some(source) = &self.source {
             let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
             writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
-            writeln!(out, "            read from {}", source.location)?;
+            match &source.fetch {
+                Some(fetch) => {
+                    let how = match fetch.strategy.as_str() {
+                        "cached" => "from the cache".to_string(),
+                        strategy => {
+                            let size = fetch.bytes.map(|bytes| format!(", {}", human_bytes(bytes))).unwrap_or_default();
+                            format!("({strategy}{size})")
+                        }
+                    };
+                    writeln!(
+                        out,
+                        "            fetched from {} {how}",
+                        fetch.effective_url.as_deref().unwrap_or(&fetch.url)
+                    )?;
+                }
+                None => writeln!(out, "            read from {}", source.location)?,
+            }
             if let Some(root) = &source.workspace_root {
                 let root = if root.is_empty() { "the repository root" } else { root };
                 writeln!(out, "            a workspace of {root}: its ignore files apply too, as npm applies them")?;
             }
+        }
+        if let Some(registry) = &self.registry {
+            let signatures = match registry.signatures.outcome {
+                provdiff_registry::SignatureOutcome::Verified => "registry signature verified",
+                provdiff_registry::SignatureOutcome::Failed => "registry signature does NOT verify",
+                provdiff_registry::SignatureOutcome::Absent => "no registry signature",
+                provdiff_registry::SignatureOutcome::NoKeys => "registry signature not checked: no npm key for it",
+            };
+            writeln!(out, "registry    {} ({signatures})", registry.registry)?;
         }
         match &self.comparison {
             Some(comparison) => {
@@ -153,6 +203,7 @@ impl CheckReport {
                     Some(EncodingLevel::Compressed) => "the .tgz files are byte-identical",
                     Some(EncodingLevel::Tar) => "the tar streams are identical, the gzip streams differ",
                     Some(EncodingLevel::Entries) => "the files are identical, the archive encoding differs",
+                    None if comparison.entries_explained => "the others differ only in explained ways",
                     None => "the files differ",
                 };
                 writeln!(
@@ -165,11 +216,27 @@ impl CheckReport {
                     RulesSource::Inferred => "inferred: the provenance does not name the npm version",
                 };
                 writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;
+                if comparison.publish_tool != PublishTool::Npm || comparison.explained_files > 0 {
+                    writeln!(
+                        out,
+                        "            packed by {} ({}); {} file{} explained",
+                        comparison.publish_tool,
+                        comparison.publish_tool_found_by,
+                        comparison.explained_files,
+                        if comparison.explained_files == 1 { "" } else { "s" }
+                    )?;
+                }
                 if let Some(engine) = &comparison.gzip_engine {
                     writeln!(out, "            gzip stream reproduced by {}", engine.description)?;
                 }
             }
+            None if self.verdict == Verdict::SourceUnavailable => {
+                writeln!(out, "comparison  not made: the attested commit is unavailable")?
+            }
             None => writeln!(out, "comparison  not made: without verified provenance there is no attested commit")?,
+        }
+        if let Some(rebuild) = &self.rebuild {
+            crate::rebuild::write_human(out, rebuild)?;
         }
         write_findings(out, &self.findings)
     }
@@ -177,9 +244,10 @@ impl CheckReport {
 
 pub fn verdict_exit_code(verdict: Verdict) -> u8 {
     match verdict {
-        Verdict::Identical | Verdict::Equivalent => exit::OK,
+        Verdict::Identical | Verdict::Equivalent | Verdict::Explained => exit::OK,
         Verdict::Mismatch | Verdict::Unverified => exit::FAILED,
         Verdict::Inconclusive => exit::INCONCLUSIVE,
+        Verdict::SourceUnavailable => exit::SOURCE_UNAVAILABLE,
     }
 }
 
@@ -187,8 +255,12 @@ fn verdict_sentence(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Identical => "the attested commit repacks to a byte-identical tarball",
         Verdict::Equivalent => "same files, bytes and modes as the attested commit; only the archive encoding differs",
+        Verdict::Explained => {
+            "every difference from the attested commit is a known publish-time rewrite (listed below)"
+        }
         Verdict::Inconclusive => "files only in the package need a rebuild to be proven (listed below)",
         Verdict::Mismatch => "the package is not what the attested commit produces (see below)",
+        Verdict::SourceUnavailable => "the attested commit cannot be fetched, so nothing was compared (see below)",
         Verdict::Unverified => "the attestations do not verify (see below)",
     }
 }
@@ -240,6 +312,7 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Re
             Severity::Warning => "warning",
             Severity::Explained => "explained",
             Severity::Inconclusive => "inconclusive",
+            Severity::Unavailable => "unavailable",
             Severity::Mismatch => "MISMATCH",
             Severity::Unverified => "UNVERIFIED",
         };
@@ -252,4 +325,12 @@ pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> std::io::Re
         }
     }
     Ok(())
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
 }

@@ -107,9 +107,137 @@ fn an_added_postinstall_script_is_a_mismatch() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["verdict"], "mismatch");
-    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "content-differs").unwrap();
+    let finding =
+        report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "package-json-field-differs").unwrap();
     assert_eq!(finding["path"], "package.json");
+    let detail = finding["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("scripts.postinstall: \"node -e 'steal()'\" in the package, not in the source"),
+        "{detail}"
+    );
+    assert!(detail.contains("`postinstall` is an install hook"), "{detail}");
     assert!(finding["diff"].as_str().unwrap().contains("postinstall"));
+    assert_eq!(run.codes(), ["package-json-field-differs"], "nothing else differs");
+}
+
+/// A pnpm monorepo: the widget depends on a workspace package and a catalog entry, and has no
+/// licence of its own.
+fn pnpm_monorepo() -> Vec<provdiff_testkit::RepoFile> {
+    use provdiff_testkit::RepoFile;
+    vec![
+        RepoFile::new(
+            "package.json",
+            "{\n  \"name\": \"monorepo\",\n  \"private\": true,\n  \"packageManager\": \"pnpm@10.34.9\"\n}\n",
+        ),
+        RepoFile::new("pnpm-workspace.yaml", "packages:\n  - packages/*\ncatalog:\n  lodash: ^4.17.21\n"),
+        RepoFile::new("pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        RepoFile::new("LICENSE", "MIT License\n"),
+        RepoFile::new(
+            "packages/widget/package.json",
+            "{\n    \"name\": \"widget\",\n    \"version\": \"1.2.3\",\n    \"main\": \"index.js\",\n    \"scripts\": {\"test\": \"node test.js\", \"prepublishOnly\": \"node check.js\"},\n    \"dependencies\": {\"helper\": \"workspace:^\", \"lodash\": \"catalog:\"},\n    \"packageManager\": \"pnpm@10.34.9\",\n    \"license\": \"MIT\"\n}\n",
+        ),
+        RepoFile::new("packages/widget/index.js", "module.exports = require('helper');\n"),
+        RepoFile::new("packages/helper/package.json", "{\"name\": \"helper\", \"version\": \"0.4.0\"}\n"),
+        RepoFile::new("packages/helper/index.js", "module.exports = 42;\n"),
+    ]
+}
+
+/// What `pnpm pack` (10.34.9) writes for the widget, byte for byte: the catalog entry comes first
+/// because pnpm's asynchronous workspace resolution finishes later.
+const PNPM_WIDGET_MANIFEST: &str = "{\n  \"name\": \"widget\",\n  \"version\": \"1.2.3\",\n  \"main\": \"index.js\",\n  \"dependencies\": {\n    \"lodash\": \"^4.17.21\",\n    \"helper\": \"^0.4.0\"\n  },\n  \"license\": \"MIT\",\n  \"scripts\": {\n    \"test\": \"node test.js\"\n  }\n}";
+
+fn pnpm_packed(files: &mut Vec<provdiff_npm::PackedFile>, manifest: &str) {
+    replace(files, "package.json", |content| *content = manifest.as_bytes().to_vec());
+    files.push(provdiff_npm::PackedFile { path: "LICENSE".into(), mode: 0o644, content: b"MIT License\n".to_vec() });
+}
+
+#[test]
+fn a_package_json_rewritten_by_pnpm_is_explained() {
+    let scenario =
+        Scenario::new_in(&pnpm_monorepo(), "packages/widget", |files| pnpm_packed(files, PNPM_WIDGET_MANIFEST));
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "explained");
+    assert_eq!(report["source"]["package_dir"], "packages/widget");
+    let comparison = &report["comparison"];
+    assert!(comparison["agreement"].is_null(), "the files differ, so the archives cannot agree");
+    assert_eq!(comparison["entries_explained"], true);
+    assert_eq!(comparison["explained_files"], 2);
+    assert_eq!(comparison["publish_tool"], "pnpm");
+    assert_eq!(comparison["publish_tool_found_by"], "packageManager \"pnpm@10.34.9\" in packages/widget");
+    let details: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "explained")
+        .map(|f| format!("{} {}", f["code"].as_str().unwrap(), f["detail"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "publish-rewrite dependencies.helper: \"workspace:^\" → \"^0.4.0\"",
+        "publish-rewrite dependencies.lodash: \"catalog:\" → \"^4.17.21\"",
+        "publish-rewrite scripts.prepublishOnly: \"node check.js\" dropped",
+        "publish-rewrite packageManager: \"pnpm@10.34.9\" dropped",
+        "publish-reformatted written anew by pnpm",
+        "publish-added-file the bytes of LICENSE (12 bytes)",
+    ] {
+        assert!(details.iter().any(|detail| detail.starts_with(expected)), "{expected:?} not in {details:#?}");
+    }
+    assert_eq!(details.len(), 6, "{details:#?}");
+
+    let human = scenario.check(&[]);
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.starts_with("widget@1.2.3: explained\n"), "{}", human.stdout);
+    assert!(human.stdout.contains("packed by pnpm (packageManager"), "{}", human.stdout);
+}
+
+#[test]
+fn a_postinstall_added_to_a_pnpm_rewrite_is_a_mismatch() {
+    let tampered = PNPM_WIDGET_MANIFEST
+        .replace("\"test\": \"node test.js\"", "\"test\": \"node test.js\",\n    \"postinstall\": \"node steal.js\"");
+    let scenario = Scenario::new_in(&pnpm_monorepo(), "packages/widget", |files| pnpm_packed(files, &tampered));
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "mismatch");
+    assert_eq!(report["comparison"]["entries_explained"], false);
+    let mismatches: Vec<&serde_json::Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "mismatch").collect();
+    assert_eq!(mismatches.len(), 1, "{mismatches:#?}");
+    assert_eq!(mismatches[0]["code"], "package-json-field-differs");
+    assert!(
+        mismatches[0]["detail"].as_str().unwrap().starts_with("scripts.postinstall: \"node steal.js\" in the package"),
+        "{}",
+        mismatches[0]["detail"]
+    );
+    // The rewrites pnpm did make are still listed.
+    assert!(run.codes().contains(&"publish-rewrite".to_string()));
+}
+
+#[test]
+fn a_pnpm_rewrite_in_an_npm_repository_is_a_mismatch() {
+    // Without pnpm's marks in the commit, nothing explains a rewritten package.json.
+    let files: Vec<_> = pnpm_monorepo()
+        .into_iter()
+        .filter(|file| !file.path.starts_with("pnpm-") && file.path != "package.json")
+        .map(|mut file| {
+            if file.path == "packages/widget/package.json" {
+                file.content =
+                    String::from_utf8(file.content).unwrap().replace("pnpm@10.34.9", "npm@11.0.0").into_bytes();
+            }
+            file
+        })
+        .collect();
+    let manifest = PNPM_WIDGET_MANIFEST.to_string();
+    let scenario = Scenario::new_in(&files, "packages/widget", |packed| pnpm_packed(packed, &manifest));
+    let run = scenario.check(&["--json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.json()["comparison"]["publish_tool"], "npm");
+    let codes = run.codes();
+    assert_eq!(codes.iter().filter(|code| *code == "package-json-field-differs").count(), 4, "{codes:?}");
+    // The widget's prepublishOnly step could have written a LICENSE: that needs a rebuild.
+    assert!(codes.contains(&"build-output".to_string()), "{codes:?}");
+    assert!(!codes.iter().any(|code| code.starts_with("publish-")), "{codes:?}");
 }
 
 #[test]

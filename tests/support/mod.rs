@@ -67,28 +67,18 @@ impl Scenario {
     /// Commits `files`, packs them as the publisher would (optionally altering the packed files
     /// first), and signs provenance and publish attestations for the resulting tarball.
     pub fn new(files: &[RepoFile], alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
+        Self::new_in(files, "", alter)
+    }
+
+    /// [`Scenario::new`] for the package in `package_dir` of the committed repository.
+    pub fn new_in(files: &[RepoFile], package_dir: &str, alter: impl FnOnce(&mut Vec<PackedFile>)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
         let commit = repo.commit(files, "release");
         drop(repo);
 
-        let repository = provdiff_git::Repository::open(&dir.path().join("repo.git")).unwrap();
-        let commit_tree = repository.commit(&commit).unwrap();
-        let source = commit_tree.subtree("").unwrap();
-        let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST, None).unwrap();
-        let mut published = packed.files.clone();
-        alter(&mut published);
-        let tgz = if published == packed.files {
-            packed.tgz
-        } else {
-            provdiff_npm::gzip(&provdiff_npm::write_tar(&published, provdiff_npm::NpmRules::LATEST.tar_format()))
-        };
+        let (tgz, name, version) = publish_from(&dir.path().join("repo.git"), &commit, package_dir, alter);
         fs_err::write(dir.path().join("package.tgz"), &tgz).unwrap();
-
-        let manifest = packed.files.iter().find(|f| f.path == "package.json").unwrap();
-        let manifest: serde_json::Value = serde_json::from_slice(&manifest.content).unwrap();
-        let name = manifest["name"].as_str().unwrap().to_string();
-        let version = manifest["version"].as_str().unwrap().to_string();
 
         let instance = SigstoreInstance::new();
         fs_err::write(dir.path().join("trusted_root.json"), instance.trusted_root_json()).unwrap();
@@ -139,6 +129,32 @@ impl Scenario {
         args.extend_from_slice(extra);
         provdiff(&args, self.dir.path())
     }
+}
+
+/// Packs `package_dir` of `commit` as a publisher running the newest npm would, letting `alter`
+/// change the packed files first (a tampered release); returns the `.tgz`, the name and the
+/// version.
+pub fn publish_from(
+    repo: &Path,
+    commit: &str,
+    package_dir: &str,
+    alter: impl FnOnce(&mut Vec<PackedFile>),
+) -> (Vec<u8>, String, String) {
+    let repository = provdiff_git::Repository::open(repo).unwrap();
+    let commit_tree = repository.commit(commit).unwrap();
+    let source = commit_tree.subtree(package_dir).unwrap();
+    let workspace = provdiff_npm::find_workspace(package_dir, |path| commit_tree.read(path).ok());
+    let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST, workspace.as_ref()).unwrap();
+    let mut published = packed.files.clone();
+    alter(&mut published);
+    let tgz = if published == packed.files {
+        packed.tgz
+    } else {
+        provdiff_npm::gzip(&provdiff_npm::write_tar(&published, provdiff_npm::NpmRules::LATEST.tar_format()))
+    };
+    let manifest = packed.files.iter().find(|f| f.path == "package.json").unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest.content).unwrap();
+    (tgz, manifest["name"].as_str().unwrap().to_string(), manifest["version"].as_str().unwrap().to_string())
 }
 
 /// Replaces one packed file's content.

@@ -31,7 +31,7 @@ pub fn ensure_release(root: &Path) -> Result<Option<()>> {
     Ok(Some(()))
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

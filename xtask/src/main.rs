@@ -2,11 +2,16 @@
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
 mod bench;
+mod bench_check;
+mod bench_diff;
+mod bench_rebuild;
 mod deflate;
 mod example;
 mod npm_versions;
+mod pack_tools;
 mod process;
 mod real_packages;
+mod rebuild_deps;
 mod trust;
 
 use std::path::PathBuf;
@@ -33,6 +38,11 @@ enum Task {
     Example,
     /// Install the npm releases the differential tests compare with (tests/npm/versions.txt).
     NpmVersions,
+    /// Install the pnpm and yarn releases whose package.json rewrites are checked
+    /// (tests/npm/pack-tools.txt).
+    PackTools,
+    /// Fill the npm cache the offline rebuild tests install from (target/rebuild-deps/npm-cache).
+    RebuildDeps,
     /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
     DeflateVectors {
         /// Node.js whose zlib is current Chromium's (18.20 and later).
@@ -74,6 +84,31 @@ enum BenchTarget {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// `provdiff check NAME@VERSION`, cold and warm, against a loopback registry and git server.
+    Check {
+        /// Warm runs (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Commits of history before the released one.
+        #[arg(long, default_value_t = 200)]
+        history: usize,
+    },
+    /// `provdiff diff` against diffoscope on a pair of large generated tarballs.
+    Diff {
+        /// provdiff runs (the median is reported); diffoscope runs once.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Only write the pair of tarballs to this directory.
+        #[arg(long, value_name = "DIR")]
+        write_pair: Option<PathBuf>,
+    },
+    /// `check --rebuild` on the real packages of ../shared next to a plain `npm ci && npm pack`.
+    Rebuild {
+        /// The repository holding a case's attested commit, as `CASE=PATH`
+        /// (`tuf-js-1.0.0=/path/to/tuf-js`). Repeatable; cases without one are skipped.
+        #[arg(long = "repo", value_name = "CASE=PATH")]
+        repos: Vec<String>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -89,6 +124,8 @@ fn main() -> Result<()> {
         Task::UpdateTrust { version } => trust::update_trust(&root, &version),
         Task::Example => example::generate(&root),
         Task::NpmVersions => npm_versions::install(&root),
+        Task::PackTools => pack_tools::install(&root),
+        Task::RebuildDeps => rebuild_deps::install(&root),
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }
@@ -97,7 +134,11 @@ fn main() -> Result<()> {
             real_packages::run_all(&root, &npm, &only)
         }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
+        Task::Bench { target: BenchTarget::Check { runs, history } } => bench_check::check(&root, runs, history),
+        Task::Bench { target: BenchTarget::Diff { write_pair: Some(dir), .. } } => bench_diff::write_pair_to(&dir),
+        Task::Bench { target: BenchTarget::Diff { runs, write_pair: None } } => bench_diff::diff(&root, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
+        Task::Bench { target: BenchTarget::Rebuild { repos } } => bench_rebuild::rebuild(&root, &repos),
     }
 }
 

@@ -297,7 +297,7 @@ pub fn run_all(root: &Path, npm_versions: &[String], only: &[String]) -> Result<
     let packages: Vec<Package> = if only.is_empty() {
         all.clone()
     } else {
-        all.iter().filter(|package| only.iter().any(|name| *name == package.name)).cloned().collect()
+        all.iter().filter(|package| only.contains(&package.name)).cloned().collect()
     };
     if packages.is_empty() {
         bail!("no package of xtask/real-packages.txt is named {only:?}");

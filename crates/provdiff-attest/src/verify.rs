@@ -117,6 +117,11 @@ impl Verifier {
         Ok(Self { sigstore, npm_keys: trust.npm_keys.clone(), origin: trust.origin.clone(), ca_certificates })
     }
 
+    /// npm's registry keys this verifier trusts (all usages).
+    pub fn npm_keys(&self) -> &[NpmKey] {
+        &self.npm_keys
+    }
+
     pub(crate) fn sigstore(&self) -> &sigstore_verify::Verifier {
         &self.sigstore
     }

@@ -17,6 +17,8 @@ pub enum Severity {
     Explained,
     /// Cannot be proven either way without rebuilding.
     Inconclusive,
+    /// The attested source cannot be obtained (the commit or repository is gone).
+    Unavailable,
     /// The package is not what the source produces.
     Mismatch,
     /// The attestations do not prove what they claim.
@@ -99,6 +101,15 @@ codes! {
     UnreadablePath = "unreadable-path", Info,
         "A source path provdiff cannot represent (a name that is not UTF-8, an ignore file that is a link); what npm does with it is not reproduced.";
 
+    SourceUnavailable = "source-unavailable", Unavailable,
+        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), or the repository is gone or private.";
+    LfsObjectVerified = "lfs-object-verified", Explained,
+        "The source holds a Git LFS pointer; the package holds the object whose SHA-256 and size the pointer names.";
+
+    // The registry.
+    RegistrySignatureInvalid = "registry-signature-invalid", Warning,
+        "The registry's signature over NAME@VERSION:INTEGRITY (dist.signatures) does not verify with npm's keys.";
+
     // The published tarball's container.
     GzipMultipleMembers = "gzip-multiple-members", Mismatch,
         "The tarball's gzip stream has more than one member; npm would extract all of them.";
@@ -128,6 +139,41 @@ codes! {
         "The source would publish a file that the package does not contain.";
     EncodingDiffers = "encoding-differs", Info,
         "Same files, same bytes, same modes; only the archive encoding (tar headers or deflate stream) differs.";
+
+    // package.json and the publishing tool.
+    PackageJsonFieldDiffers = "package-json-field-differs", Mismatch,
+        "A package.json field differs from the source in a way no known publish-time rewrite explains (install hooks are called out).";
+    PackageJsonLayoutDiffers = "package-json-layout-differs", Mismatch,
+        "package.json has the values the source gives, but its bytes are not what the publishing tool writes.";
+    PublishRewrite = "publish-rewrite", Explained,
+        "A package.json field the publishing tool (pnpm, yarn berry) rewrites, rewritten exactly as it does.";
+    PublishReformatted = "publish-reformatted", Explained,
+        "package.json was re-serialised by a publishing tool that writes it anew (two-space indentation, no final newline).";
+    PublishFileMode = "publish-file-mode", Explained,
+        "A file's executable bit is the one the publishing tool sets (pnpm and yarn berry make exactly the package's bins executable), not the source's.";
+    PublishAddedFile = "publish-added-file", Explained,
+        "A file the publishing tool adds to every package (pnpm's workspace licence, yarn's always-included files), with the source's bytes.";
+    // Rebuilding (`check --rebuild`).
+    RebuildNeeded = "rebuild-needed", Info,
+        "Files in the package can only come from a build; `--rebuild` replays the attested build in a sandbox to prove them.";
+    RebuildProven = "rebuild-proven", Info,
+        "Files that only a build could produce were rebuilt from the attested commit and match the package.";
+    RebuildStepSkipped = "rebuild-step-skipped", Warning,
+        "A step of the attested workflow (an action, a step using a secret or an expression provdiff cannot evaluate) or one of its variables was not replayed.";
+    RebuildNoLockfile = "rebuild-no-lockfile", Warning,
+        "The attested commit has no lockfile, so the rebuild resolved dependency versions anew.";
+    RebuildNodeVersion = "rebuild-node-version", Warning,
+        "The rebuild ran a different Node.js than the workflow or repository asks for.";
+    RebuildNpmVersion = "rebuild-npm-version", Warning,
+        "The rebuild ran a different npm than the provenance names or the workflow installs.";
+    RebuildTimestamp = "rebuild-timestamp", Warning,
+        "A rebuilt file differs from the package only in what look like dates or times: the build embeds the time it ran.";
+    RebuildAbsolutePath = "rebuild-absolute-path", Warning,
+        "A rebuilt file that differs from the package embeds an absolute path of the build machine.";
+    RebuildSandboxDenied = "rebuild-sandbox-denied", Warning,
+        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry) and went on.";
+    RebuildUnsandboxed = "rebuild-unsandboxed", Warning,
+        "The build ran without a sandbox (`--unsandboxed`): it could read and change anything the user can.";
 }
 
 impl std::fmt::Display for Code {

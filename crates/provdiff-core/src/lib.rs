@@ -6,12 +6,16 @@
 
 pub mod digest;
 pub mod finding;
+pub mod progress;
+pub mod publish;
 pub mod source;
 pub mod tree;
 pub mod verdict;
 
 pub use digest::Sha512;
 pub use finding::{Code, Finding, Severity};
-pub use source::{SourceEntry, SourceError, SourceKind, SourceTree};
+pub use progress::{ProgressSink, Transferred};
+pub use publish::{PublishContext, PublishTool, ToolFile, WorkspacePackage};
+pub use source::{Overlay, SourceEntry, SourceError, SourceKind, SourceTree};
 pub use tree::{EntryKind, FileEntry, FileTree};
 pub use verdict::{EncodingLevel, Verdict};

@@ -51,3 +51,49 @@ pub trait SourceTree {
     /// The content of a file.
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError>;
 }
+
+/// A source tree with some files' content replaced: the objects of Git LFS pointers, once the
+/// published bytes are proven to be those objects. Listing, modes and every other file are the
+/// inner tree's.
+pub struct Overlay<'a> {
+    inner: &'a dyn SourceTree,
+    replaced: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a> Overlay<'a> {
+    /// `replaced` maps paths of `inner`'s regular files to their new content; paths that are not
+    /// regular files of `inner` are ignored.
+    pub fn new(inner: &'a dyn SourceTree, replaced: std::collections::BTreeMap<String, Vec<u8>>) -> Self {
+        Self { inner, replaced }
+    }
+}
+
+impl std::fmt::Debug for Overlay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overlay")
+            .field("inner", &self.inner.describe())
+            .field("replaced", &self.replaced.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl SourceTree for Overlay<'_> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn entries(&self) -> &[SourceEntry] {
+        self.inner.entries()
+    }
+
+    fn unreadable_paths(&self) -> &[String] {
+        self.inner.unreadable_paths()
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        match self.replaced.get(path) {
+            Some(content) => Ok(content.clone()),
+            None => self.inner.read(path),
+        }
+    }
+}

@@ -28,12 +28,13 @@ pub struct FileEntry {
     pub kind: EntryKind,
     /// Permission bits as stored (`0o644`, `0o755`, ...).
     pub mode: u32,
-    pub content: Vec<u8>,
+    /// The bytes; for a published tarball, a view into its tar stream.
+    pub content: bytes::Bytes,
 }
 
 impl FileEntry {
-    pub fn file(mode: u32, content: Vec<u8>) -> Self {
-        Self { kind: EntryKind::File, mode, content }
+    pub fn file(mode: u32, content: impl Into<bytes::Bytes>) -> Self {
+        Self { kind: EntryKind::File, mode, content: content.into() }
     }
 
     /// npm only distinguishes executable files from the rest, and so does provdiff.

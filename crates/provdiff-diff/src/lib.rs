@@ -5,9 +5,15 @@
 //! happen elsewhere. That keeps every rule here testable with in-memory trees.
 //!
 //! Strictness: every path in either tree ends up either identical or with a finding; there is no
-//! code path that skips a file.
+//! code path that skips a file. A file counts as *explained* only when the comparison itself has
+//! classified it so (a `package.json` whose every difference is a known publish-time rewrite, a
+//! file the publishing tool adds with the source's bytes), and [`TreeComparison::entries_explained`]
+//! is what lets a verdict be `explained`.
 
-use provdiff_core::{Code, EncodingLevel, FileTree, Finding};
+mod js;
+mod manifest;
+
+use provdiff_core::{Code, EncodingLevel, FileEntry, FileTree, Finding, PublishContext, PublishTool};
 use sha2::Digest;
 
 /// What the comparison needs to know beyond the two trees.
@@ -18,6 +24,10 @@ pub struct CompareOptions {
     pub build_step: Option<String>,
     /// Lines of unified diff kept per file; longer diffs are cut with a count of what was left out.
     pub max_diff_lines: usize,
+    /// The tool that published the package and what it needs from the commit, so that its
+    /// `package.json` rewrites and added files can be explained. The default (npm, nothing known)
+    /// explains nothing.
+    pub publish: PublishContext,
 }
 
 impl CompareOptions {
@@ -30,6 +40,11 @@ pub struct TreeComparison {
     pub findings: Vec<Finding>,
     /// Files present in both trees with the same bytes and executable bit.
     pub identical_files: usize,
+    /// Files present in both trees whose every difference is explained (a `package.json`
+    /// rewritten exactly as the publishing tool rewrites it).
+    pub explained_files: usize,
+    /// Files only in the package that the publishing tool adds, with the source's bytes.
+    pub added_files_explained: usize,
     /// Paths in the published package.
     pub package_files: usize,
     /// Paths the source produced.
@@ -43,6 +58,18 @@ impl TreeComparison {
             && self.identical_files == self.package_files
             && self.package_files == self.source_files
     }
+
+    /// Whether the trees differ, but only in explained ways: no finding worse than `explained`,
+    /// and every file counted as identical or explained — each package file, and each source file
+    /// found in the package. Counting files, not findings, is what keeps a difference that went
+    /// without a finding from passing as explained.
+    pub fn entries_explained(&self) -> bool {
+        let explained = self.explained_files + self.added_files_explained;
+        explained > 0
+            && self.findings.iter().all(|finding| finding.severity <= provdiff_core::Severity::Explained)
+            && self.identical_files + explained == self.package_files
+            && self.identical_files + self.explained_files == self.source_files
+    }
 }
 
 /// Compares the files of the published package with the files the source produces.
@@ -54,8 +81,18 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
     };
     let max_lines =
         if options.max_diff_lines == 0 { CompareOptions::DEFAULT_MAX_DIFF_LINES } else { options.max_diff_lines };
+    let tool_executables = manifest::tool_executables(
+        options.publish.tool,
+        published.get("package.json").map(|entry| &entry.content[..]),
+        repacked.get("package.json").map(|entry| &entry.content[..]),
+    );
     for (path, published_entry) in published.files() {
         let Some(source_entry) = repacked.get(path) else {
+            if let Some(finding) = added_by_tool(path, published_entry, repacked, &options.publish) {
+                comparison.findings.push(finding);
+                comparison.added_files_explained += 1;
+                continue;
+            }
             let finding = match &options.build_step {
                 Some(step) => Finding::at(
                     Code::BuildOutput,
@@ -71,26 +108,73 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
             comparison.findings.push(finding);
             continue;
         };
+        // Identical, or every difference explained, or neither.
         let mut same = true;
+        let mut explained = true;
         if published_entry.content != source_entry.content {
             same = false;
-            comparison.findings.push(content_finding(path, &published_entry.content, &source_entry.content, max_lines));
+            let judged = (path == "package.json")
+                .then(|| {
+                    manifest::compare(
+                        path,
+                        &published_entry.content,
+                        &source_entry.content,
+                        &options.publish,
+                        max_lines,
+                    )
+                })
+                .flatten();
+            match judged {
+                Some(judged) => {
+                    explained = judged.explained;
+                    comparison.findings.extend(judged.findings);
+                }
+                None => {
+                    explained = false;
+                    comparison.findings.push(content_finding(
+                        path,
+                        &published_entry.content,
+                        &source_entry.content,
+                        max_lines,
+                    ));
+                }
+            }
         }
         if published_entry.is_executable() != source_entry.is_executable() {
             same = false;
             let (package, source) =
                 (executable_word(published_entry.is_executable()), executable_word(source_entry.is_executable()));
-            comparison.findings.push(Finding::at(
-                Code::ModeDiffers,
-                path,
-                format!(
-                    "{package} in the package, {source} from the source (modes {:o} and {:o})",
-                    published_entry.mode, source_entry.mode
-                ),
-            ));
+            let set_by_tool = tool_executables
+                .as_ref()
+                .filter(|executables| executables.contains(path) == published_entry.is_executable());
+            match set_by_tool {
+                Some(executables) => comparison.findings.push(Finding::at(
+                    Code::PublishFileMode,
+                    path,
+                    format!(
+                        "{package} in the package, {source} in the source: {} makes exactly the package's bins{} \
+                         executable",
+                        options.publish.describe_tool(),
+                        if executables.is_empty() { " (it has none)" } else { "" }
+                    ),
+                )),
+                None => {
+                    explained = false;
+                    comparison.findings.push(Finding::at(
+                        Code::ModeDiffers,
+                        path,
+                        format!(
+                            "{package} in the package, {source} from the source (modes {:o} and {:o})",
+                            published_entry.mode, source_entry.mode
+                        ),
+                    ));
+                }
+            }
         }
         if same {
             comparison.identical_files += 1;
+        } else if explained {
+            comparison.explained_files += 1;
         }
     }
     for (path, _) in repacked.files() {
@@ -103,6 +187,39 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
         }
     }
     comparison
+}
+
+/// A file only in the package that the publishing tool adds itself, with the source's bytes:
+/// pnpm copies the workspace root's licence files into a package that packs none (any packed
+/// path matching `/LICEN[CS]E(\..+)?/i`, which is unanchored: a path containing the word);
+/// yarn berry always includes the package root's README, LICENSE, LICENCE and CHANGELOG files.
+fn added_by_tool(path: &str, entry: &FileEntry, repacked: &FileTree, publish: &PublishContext) -> Option<Finding> {
+    // Both tools write these files with mode 644.
+    if entry.is_executable() {
+        return None;
+    }
+    let (candidates, why) = match publish.tool {
+        PublishTool::Pnpm => {
+            let packs_a_licence = repacked.files().any(|(packed, _)| {
+                let lower = packed.to_ascii_lowercase();
+                lower.contains("license") || lower.contains("licence")
+            });
+            if packs_a_licence {
+                return None;
+            }
+            (&publish.workspace_licenses, "pnpm copies the workspace root's licence into a package that has none")
+        }
+        PublishTool::YarnBerry => {
+            (&publish.always_included, "yarn always includes the package root's README, LICENSE and CHANGELOG files")
+        }
+        PublishTool::Npm | PublishTool::YarnClassic => return None,
+    };
+    let file = candidates.iter().find(|file| file.path == path && file.content == entry.content)?;
+    Some(Finding::at(
+        Code::PublishAddedFile,
+        path,
+        format!("the bytes of {} ({} bytes): {why}", file.source_path, file.content.len()),
+    ))
 }
 
 fn executable_word(executable: bool) -> &'static str {
@@ -153,7 +270,7 @@ fn short_sha256(bytes: &[u8]) -> String {
     hex::encode(&sha2::Sha256::digest(bytes)[..8])
 }
 
-fn truncate_lines(text: &str, max_lines: usize) -> String {
+pub(crate) fn truncate_lines(text: &str, max_lines: usize) -> String {
     let total = text.lines().count();
     if total <= max_lines {
         return text.to_string();
@@ -161,6 +278,47 @@ fn truncate_lines(text: &str, max_lines: usize) -> String {
     let mut kept: String = text.lines().take(max_lines).flat_map(|line| [line, "\n"]).collect();
     kept.push_str(&format!("... {} more diff lines not shown\n", total - max_lines));
     kept
+}
+
+/// A Git LFS pointer in the source, by package path: what its object must hash to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LfsPointer {
+    pub path: String,
+    /// SHA-256 of the object, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The published bytes that are proven to be the objects of the source's Git LFS pointers
+/// (same SHA-256 and size), to pack in the pointers' place, and an explained finding for each.
+/// A pointer whose published file is anything else is left alone: the comparison then reports
+/// the pointer and the published content as different files, as they are.
+pub fn resolve_lfs(
+    pointers: &[LfsPointer],
+    published: &FileTree,
+) -> (std::collections::BTreeMap<String, Vec<u8>>, Vec<Finding>) {
+    let mut replaced = std::collections::BTreeMap::new();
+    let mut findings = Vec::new();
+    for pointer in pointers {
+        let Some(entry) = published.get(&pointer.path) else { continue };
+        if entry.content.len() as u64 != pointer.size {
+            continue;
+        }
+        let digest = hex::encode(sha2::Sha256::digest(&entry.content));
+        if digest != pointer.sha256.to_ascii_lowercase() {
+            continue;
+        }
+        findings.push(Finding::at(
+            Code::LfsObjectVerified,
+            pointer.path.clone(),
+            format!(
+                "a Git LFS pointer in the source; the package holds its object (sha256:{}, {} bytes)",
+                digest, pointer.size
+            ),
+        ));
+        replaced.insert(pointer.path.clone(), entry.content.to_vec());
+    }
+    (replaced, findings)
 }
 
 /// The strongest level at which the two archives agree, given that their entries are equal.
@@ -172,12 +330,21 @@ pub fn archive_agreement(
     repacked_tgz: &[u8],
     repacked_tar: &[u8],
 ) -> Option<EncodingLevel> {
+    agreement_level(entries_equal, || published_tgz == repacked_tgz, || published_tar == repacked_tar)
+}
+
+/// [`archive_agreement`] for callers that compare the archives some other way (by digest, say).
+pub fn agreement_level(
+    entries_equal: bool,
+    tgz_equal: impl FnOnce() -> bool,
+    tar_equal: impl FnOnce() -> bool,
+) -> Option<EncodingLevel> {
     if !entries_equal {
         return None;
     }
-    Some(if published_tgz == repacked_tgz {
+    Some(if tgz_equal() {
         EncodingLevel::Compressed
-    } else if published_tar == repacked_tar {
+    } else if tar_equal() {
         EncodingLevel::Tar
     } else {
         EncodingLevel::Entries
@@ -198,6 +365,28 @@ mod tests {
 
     fn codes(comparison: &TreeComparison) -> Vec<(Code, String)> {
         comparison.findings.iter().map(|f| (f.code, f.path.clone().unwrap_or_default())).collect()
+    }
+
+    #[test]
+    fn lfs_objects_are_resolved_only_when_hash_and_size_match() {
+        let published = tree(&[("logo.png", 0o644, "PNGDATA"), ("other.bin", 0o644, "tampered")]);
+        let sha = |text: &str| hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        let pointers = [
+            LfsPointer { path: "logo.png".into(), sha256: sha("PNGDATA").to_uppercase(), size: 7 },
+            LfsPointer { path: "other.bin".into(), sha256: sha("original"), size: 8 },
+            LfsPointer { path: "wrong-size.bin".into(), sha256: sha("x"), size: 2 },
+            LfsPointer { path: "absent.bin".into(), sha256: sha("x"), size: 1 },
+        ];
+        let (replaced, findings) = resolve_lfs(&pointers, &published);
+        assert_eq!(replaced.keys().collect::<Vec<_>>(), ["logo.png"]);
+        assert_eq!(replaced["logo.png"], b"PNGDATA");
+        assert_eq!(
+            codes(&TreeComparison { findings, ..TreeComparison::default() }),
+            [(Code::LfsObjectVerified, "logo.png".into())]
+        );
+        // Same size, different content: not resolved.
+        let same_size = tree(&[("logo.png", 0o644, "PNGDATB")]);
+        assert!(resolve_lfs(&pointers[..1], &same_size).0.is_empty());
     }
 
     #[test]
@@ -250,6 +439,166 @@ mod tests {
         let diff = comparison.findings[0].diff.as_deref().unwrap();
         assert_eq!(diff.lines().count(), 11);
         assert!(diff.ends_with("more diff lines not shown\n"));
+    }
+
+    fn pnpm_context() -> PublishContext {
+        let file = |path: &str, source_path: &str, content: &str| provdiff_core::ToolFile {
+            path: path.into(),
+            source_path: source_path.into(),
+            content: content.as_bytes().to_vec(),
+        };
+        PublishContext {
+            tool: PublishTool::Pnpm,
+            package_dir: "packages/a".into(),
+            workspace_root: Some(String::new()),
+            workspace_licenses: vec![file("LICENSE", "LICENSE", "MIT\n")],
+            always_included: vec![file("CHANGELOG.md", "packages/a/CHANGELOG.md", "changes\n")],
+            ..PublishContext::default()
+        }
+    }
+
+    const SOURCE_MANIFEST: &str = "{\n    \"name\": \"a\",\n    \"scripts\": {\"prepare\": \"tsc\"}\n}\n";
+    const PNPM_MANIFEST: &str = "{\n  \"name\": \"a\",\n  \"scripts\": {}\n}";
+
+    #[test]
+    fn a_package_json_rewritten_as_the_tool_does_is_explained() {
+        let source = tree(&[("package.json", 0o644, SOURCE_MANIFEST), ("index.js", 0o644, "x")]);
+        let published = tree(&[("package.json", 0o644, PNPM_MANIFEST), ("index.js", 0o644, "x")]);
+        let options = CompareOptions { publish: pnpm_context(), ..CompareOptions::default() };
+        let comparison = compare_trees(&published, &source, &options);
+        assert_eq!(
+            codes(&comparison),
+            [(Code::PublishRewrite, "package.json".into()), (Code::PublishReformatted, "package.json".into())]
+        );
+        assert_eq!((comparison.identical_files, comparison.explained_files), (1, 1));
+        assert!(comparison.entries_explained() && !comparison.entries_equal());
+
+        // The same bytes under npm's rules are a mismatch, and so is any other file difference.
+        let comparison = compare_trees(&published, &source, &CompareOptions::default());
+        assert!(!comparison.entries_explained());
+        assert!(
+            codes(&comparison).iter().all(|(code, _)| *code == Code::PackageJsonFieldDiffers),
+            "{:?}",
+            codes(&comparison)
+        );
+        let tampered = tree(&[("package.json", 0o644, PNPM_MANIFEST), ("index.js", 0o644, "y")]);
+        assert!(!compare_trees(&tampered, &source, &options).entries_explained());
+        // A mode change is never explained, even on an explained package.json.
+        let executable = tree(&[("package.json", 0o755, PNPM_MANIFEST), ("index.js", 0o644, "x")]);
+        let comparison = compare_trees(&executable, &source, &options);
+        assert!(!comparison.entries_explained());
+        assert!(codes(&comparison).contains(&(Code::ModeDiffers, "package.json".into())));
+        // A package.json that is not JSON is compared as bytes.
+        let broken = tree(&[("package.json", 0o644, "{"), ("index.js", 0o644, "x")]);
+        assert_eq!(codes(&compare_trees(&broken, &source, &options))[0].0, Code::ContentDiffers);
+    }
+
+    #[test]
+    fn files_the_tool_adds_are_explained_only_with_the_sources_bytes() {
+        let source = tree(&[("package.json", 0o644, "{}"), ("index.js", 0o644, "x")]);
+        let with_licence =
+            tree(&[("package.json", 0o644, "{}"), ("index.js", 0o644, "x"), ("LICENSE", 0o644, "MIT\n")]);
+        let options = CompareOptions { publish: pnpm_context(), ..CompareOptions::default() };
+        let comparison = compare_trees(&with_licence, &source, &options);
+        assert_eq!(codes(&comparison), [(Code::PublishAddedFile, "LICENSE".into())]);
+        assert_eq!(comparison.added_files_explained, 1);
+        assert!(comparison.entries_explained());
+
+        let other_bytes = tree(&[("package.json", 0o644, "{}"), ("index.js", 0o644, "x"), ("LICENSE", 0o644, "GPL\n")]);
+        assert_eq!(codes(&compare_trees(&other_bytes, &source, &options)), [(Code::OnlyInPackage, "LICENSE".into())]);
+        let executable = tree(&[("package.json", 0o644, "{}"), ("index.js", 0o644, "x"), ("LICENSE", 0o755, "MIT\n")]);
+        assert_eq!(codes(&compare_trees(&executable, &source, &options)), [(Code::OnlyInPackage, "LICENSE".into())]);
+        // pnpm copies nothing into a package that packs a licence of its own (any path naming one).
+        let own = tree(&[("package.json", 0o644, "{}"), ("lib/license.js", 0o644, "x")]);
+        let published =
+            tree(&[("package.json", 0o644, "{}"), ("lib/license.js", 0o644, "x"), ("LICENSE", 0o644, "MIT\n")]);
+        assert_eq!(codes(&compare_trees(&published, &own, &options)), [(Code::OnlyInPackage, "LICENSE".into())]);
+        // npm adds nothing.
+        assert_eq!(
+            codes(&compare_trees(&with_licence, &source, &CompareOptions::default())),
+            [(Code::OnlyInPackage, "LICENSE".into())]
+        );
+
+        // yarn berry always includes the root changelog.
+        let yarn = CompareOptions {
+            publish: PublishContext { tool: PublishTool::YarnBerry, ..pnpm_context() },
+            ..CompareOptions::default()
+        };
+        let published =
+            tree(&[("package.json", 0o644, "{}"), ("index.js", 0o644, "x"), ("CHANGELOG.md", 0o644, "changes\n")]);
+        let comparison = compare_trees(&published, &source, &yarn);
+        assert_eq!(codes(&comparison), [(Code::PublishAddedFile, "CHANGELOG.md".into())]);
+        assert!(comparison.entries_explained());
+        assert_eq!(codes(&compare_trees(&with_licence, &source, &yarn)), [(Code::OnlyInPackage, "LICENSE".into())]);
+    }
+
+    #[test]
+    fn pnpm_and_yarn_set_modes_from_the_bins_alone() {
+        let manifest = "{\"name\":\"a\",\"bin\":{\"a\":\"./dist/cli.js\"}}";
+        let source = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o644, "x"), ("run.sh", 0o755, "y")]);
+        let published = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o755, "x"), ("run.sh", 0o644, "y")]);
+        for tool in [PublishTool::Pnpm, PublishTool::YarnBerry] {
+            let options = CompareOptions {
+                publish: PublishContext { tool, ..PublishContext::default() },
+                ..CompareOptions::default()
+            };
+            let comparison = compare_trees(&published, &source, &options);
+            assert_eq!(
+                codes(&comparison),
+                [(Code::PublishFileMode, "dist/cli.js".into()), (Code::PublishFileMode, "run.sh".into())]
+            );
+            assert!(comparison.entries_explained());
+            // The opposite bits are not what the tool sets.
+            let wrong = tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o644, "x"), ("run.sh", 0o755, "z")]);
+            let source_wrong =
+                tree(&[("package.json", 0o644, manifest), ("dist/cli.js", 0o755, "x"), ("run.sh", 0o755, "z")]);
+            assert_eq!(
+                codes(&compare_trees(&wrong, &source_wrong, &options)),
+                [(Code::ModeDiffers, "dist/cli.js".into())]
+            );
+        }
+        // npm keeps the source's modes.
+        let comparison = compare_trees(&published, &source, &CompareOptions::default());
+        assert_eq!(
+            codes(&comparison),
+            [(Code::ModeDiffers, "dist/cli.js".into()), (Code::ModeDiffers, "run.sh".into())]
+        );
+        // pnpm uses the packed manifest's bins (hoisted from publishConfig), yarn the source's.
+        let source_manifest = "{\"name\":\"a\",\"publishConfig\":{\"bin\":\"cli.js\"}}";
+        let packed_manifest = "{\n  \"name\": \"a\",\n  \"bin\": \"cli.js\"\n}";
+        let source = tree(&[("package.json", 0o644, source_manifest), ("cli.js", 0o644, "x")]);
+        let published = tree(&[("package.json", 0o644, packed_manifest), ("cli.js", 0o755, "x")]);
+        let comparison = compare_trees(
+            &published,
+            &source,
+            &CompareOptions { publish: pnpm_context(), ..CompareOptions::default() },
+        );
+        assert!(codes(&comparison).contains(&(Code::PublishFileMode, "cli.js".into())), "{:?}", codes(&comparison));
+        assert!(comparison.entries_explained(), "{:?}", codes(&comparison));
+    }
+
+    #[test]
+    fn explained_needs_every_file_accounted_for() {
+        let source = tree(&[("package.json", 0o644, SOURCE_MANIFEST), ("missing.js", 0o644, "m")]);
+        let published = tree(&[("package.json", 0o644, PNPM_MANIFEST)]);
+        let options = CompareOptions { publish: pnpm_context(), ..CompareOptions::default() };
+        let comparison = compare_trees(&published, &source, &options);
+        assert!(codes(&comparison).contains(&(Code::OnlyInSource, "missing.js".into())));
+        assert!(!comparison.entries_explained());
+        // Counts that do not add up are never explained, whatever the findings say.
+        let forged = TreeComparison {
+            findings: vec![Finding::at(Code::PublishRewrite, "package.json", "")],
+            identical_files: 0,
+            explained_files: 1,
+            added_files_explained: 0,
+            package_files: 1,
+            source_files: 2,
+        };
+        assert!(!forged.entries_explained());
+        assert!(TreeComparison { source_files: 1, ..forged.clone() }.entries_explained());
+        assert!(
+            !TreeComparison { explained_files: 0, identical_files: 1, source_files: 1, ..forged }.entries_explained()
+        );
     }
 
     #[test]

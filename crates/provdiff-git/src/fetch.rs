@@ -114,6 +114,9 @@ pub struct FetchOptions {
     pub offline: bool,
     /// How long a transfer may go without any progress before it is abandoned.
     pub timeout: Duration,
+    /// Told how much of a transfer has arrived (libgit2's transfers; the git command line's
+    /// progress is not parsed).
+    pub progress: Option<provdiff_core::ProgressSink>,
 }
 
 impl FetchOptions {
@@ -126,6 +129,7 @@ impl FetchOptions {
             rewrites: UrlRewrites::default(),
             offline: false,
             timeout: Duration::from_secs(60),
+            progress: None,
         }
     }
 }
@@ -345,6 +349,7 @@ pub fn fetch_commit(request: &FetchRequest, options: &FetchOptions) -> Result<Fe
         config_source: options.git_config.clone(),
         rewrites: rewrites.clone(),
         timeout: options.timeout,
+        progress: options.progress.clone(),
     };
     let mut attempts = Vec::new();
     let mut transfer = Transfer::default();
@@ -496,6 +501,7 @@ struct FetchContext {
     config_source: GitConfigSource,
     rewrites: UrlRewrites,
     timeout: Duration,
+    progress: Option<provdiff_core::ProgressSink>,
 }
 
 fn fetch_with_git(git: &GitProgram, context: &FetchContext, spec: &Spec) -> Result<Transfer, Failure> {
@@ -625,8 +631,10 @@ fn fetch_with_libgit2(context: &FetchContext, spec: &Spec) -> Result<Transfer, F
         let config = context.config_source.clone();
         let (activity, cancel) = (Arc::clone(&activity), Arc::clone(&cancel));
         let url = url.clone();
+        let progress = context.progress.clone();
         move || {
-            let result = libgit2_fetch(&repo_path, &url, &refspecs, depth, &config, started, &activity, &cancel);
+            let watch = Watch { started, activity: &activity, cancel: &cancel, progress: progress.as_ref() };
+            let result = libgit2_fetch(&repo_path, &url, &refspecs, depth, &config, &watch);
             let _ = sender.send(result);
         }
     };
@@ -671,18 +679,31 @@ enum LibgitFailure {
     Other(String),
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What watches a libgit2 fetch from outside: when it last moved, whether to give up, and who
+/// is told how far it has come.
+struct Watch<'a> {
+    started: Instant,
+    activity: &'a AtomicU64,
+    cancel: &'a AtomicBool,
+    progress: Option<&'a provdiff_core::ProgressSink>,
+}
+
+impl Watch<'_> {
+    /// Records activity; false asks libgit2 to stop.
+    fn touch(&self) -> bool {
+        self.activity.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        !self.cancel.load(Ordering::Relaxed)
+    }
+}
+
 fn libgit2_fetch(
     repo_path: &Path,
     url: &str,
     refspecs: &[String],
     depth: i32,
     config: &GitConfigSource,
-    started: Instant,
-    activity: &AtomicU64,
-    cancel: &AtomicBool,
+    watch: &Watch<'_>,
 ) -> Result<Transfer, LibgitFailure> {
-    let touch = || activity.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     let repo = git2::Repository::open_bare(repo_path).map_err(LibgitFailure::Git)?;
     // Anonymous: nothing (URL, credentials) is written to the cache repository's configuration.
     let mut remote = repo.remote_anonymous(url).map_err(LibgitFailure::Git)?;
@@ -695,14 +716,17 @@ fn libgit2_fetch(
     let mut callbacks = git2::RemoteCallbacks::new();
     let mut tried = CredentialsTried::default();
     callbacks.credentials(move |url, username, allowed| tried.next(&config, url, username, allowed));
-    callbacks.transfer_progress(|_| {
-        touch();
-        !cancel.load(Ordering::Relaxed)
+    callbacks.transfer_progress(|stats| {
+        if let Some(progress) = watch.progress {
+            progress.report(provdiff_core::Transferred {
+                bytes: stats.received_bytes() as u64,
+                total_bytes: None,
+                objects: Some((stats.received_objects() as u64, stats.total_objects() as u64)),
+            });
+        }
+        watch.touch()
     });
-    callbacks.sideband_progress(|_| {
-        touch();
-        !cancel.load(Ordering::Relaxed)
-    });
+    callbacks.sideband_progress(|_| watch.touch());
     let mut options = git2::FetchOptions::new();
     options.remote_callbacks(callbacks).download_tags(git2::AutotagOption::None).update_fetchhead(false).depth(depth);
     remote.fetch(refspecs, Some(&mut options), None).map_err(LibgitFailure::Git)?;

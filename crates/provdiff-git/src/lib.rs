@@ -8,6 +8,7 @@
 
 mod bundle;
 mod cache;
+mod checkout;
 mod fetch;
 mod lfs;
 mod process;
@@ -56,6 +57,33 @@ pub enum GitError {
     },
     #[error("{dir:?} is not a directory at commit {commit}")]
     NoSuchDirectory { dir: String, commit: String },
+    #[error("{rev:?} names no commit in {repository}")]
+    UnknownRevision {
+        rev: String,
+        repository: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("commit {commit} has a path that cannot be checked out safely: {path:?}")]
+    UnsafePath { commit: String, path: String },
+    #[error("cannot check out commit {commit} into {dir}")]
+    Checkout {
+        commit: String,
+        dir: PathBuf,
+        #[source]
+        source: CheckoutFailure,
+    },
+}
+
+/// Why a checkout could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutFailure {
+    #[error("the directory is not empty")]
+    NotEmpty,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Git(#[from] git2::Error),
 }
 
 /// A repository opened for reading.
@@ -122,6 +150,17 @@ impl Repository {
         // Git orders a directory as if its name ended in `/`; sources are sorted by plain path.
         listing.entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Commit { repo: self, id: oid, listing })
+    }
+
+    /// The full commit id a revision names (`HEAD`, a branch, a tag, an abbreviated id, anything
+    /// `git rev-parse` takes), for commands where a person names the revision; `check` never
+    /// resolves: it compares the exact commit the provenance names.
+    pub fn resolve(&self, rev: &str) -> Result<String, GitError> {
+        let unknown =
+            |source| GitError::UnknownRevision { rev: rev.to_string(), repository: self.location.clone(), source };
+        let object = self.repo.revparse_single(rev).map_err(unknown)?;
+        let commit = object.peel_to_commit().map_err(unknown)?;
+        Ok(commit.id().to_string())
     }
 
     fn read_error(&self, what: &str, commit: &str, source: git2::Error) -> GitError {

@@ -151,9 +151,15 @@ fn libgit2_fetches_by_id_when_the_server_allows_it() {
             let full = full_clone_bytes(&server, &url);
             let cache = tempfile::tempdir().unwrap();
             server.reset_counters();
+            // The progress reported is the transfer's own: the last report is everything received.
+            let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = {
+                let reports = std::sync::Arc::clone(&reports);
+                provdiff_core::ProgressSink::new(move |transferred| reports.lock().unwrap().push(transferred))
+            };
             let fetched = available(fetch_commit(
                 &request(&url, &commits[3], None),
-                &options(cache.path(), FetcherChoice::Libgit2),
+                &FetchOptions { progress: Some(sink), ..options(cache.path(), FetcherChoice::Libgit2) },
             ));
             assert_eq!(
                 (fetched.strategy, fetched.fetcher),
@@ -162,6 +168,12 @@ fn libgit2_fetches_by_id_when_the_server_allows_it() {
                 fetched.attempts
             );
             assert_about_one_commit(&fetched, server.bytes_sent(), full);
+            let last = *reports.lock().unwrap().last().expect("libgit2 reported no progress");
+            let transfer = fetched.transfer.expect("a transfer");
+            assert_eq!(
+                (last.bytes, last.objects.map(|(received, _)| received)),
+                (transfer.bytes, Some(transfer.objects))
+            );
             assert_eq!(paths(&fetched.repository, &commits[3]).len(), 9);
         }
     }

@@ -11,6 +11,7 @@ mod glob;
 mod manifest;
 mod pack;
 mod packlist;
+mod publish;
 mod tarball;
 mod workspace;
 
@@ -19,8 +20,12 @@ pub use dir::{DirError, DirSource};
 pub use manifest::{Manifest, ManifestError, normalize_relative};
 pub use pack::{NPM_MTIME, PackedFile, TarFormat, gzip, npm_file_mode, to_tree, write_tar};
 pub use packlist::{NpmRules, PackList, PacklistError, Selected, npm_order, packlist};
-pub use tarball::{GzipInfo, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, read_tarball};
-pub use workspace::{Workspace, find_workspace};
+pub use publish::publish_context;
+pub use tarball::{
+    GzipInfo, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, UnpackedTarball, read_tarball,
+    size_hint, unpack_tarball,
+};
+pub use workspace::{Workspace, find_workspace, is_workspace_of};
 
 use provdiff_core::{SourceError, SourceTree};
 

@@ -1,6 +1,6 @@
 //! Reading a published `.tgz` safely into memory.
 //!
-//! Nothing here touches the file system: the tarball is read from bytes, entry paths are checked
+//! Nothing here touches the file system: the tarball is read from bytes or a stream, entry paths are checked
 //! (no absolute paths, no `..`) before they are used as keys, and sizes are bounded so a gzip
 //! bomb is an error instead of an out-of-memory crash. What npm would do with odd content (several
 //! gzip members, trailing bytes, links, duplicate paths) is reported as findings, because those
@@ -21,8 +21,9 @@ pub const MAX_UNPACKED_SIZE: u64 = 2 << 30;
 pub struct PublishedTarball {
     /// The `.tgz` bytes as published.
     pub compressed: Vec<u8>,
-    /// The uncompressed tar stream (all gzip members, concatenated, as npm would read them).
-    pub tar: Vec<u8>,
+    /// The uncompressed tar stream (all gzip members, concatenated, as npm would read them);
+    /// the tree's files are views into it.
+    pub tar: bytes::Bytes,
     pub sha512: Sha512,
     pub gzip: GzipInfo,
     /// Files by package path, the top-level directory removed as npm does.
@@ -58,6 +59,8 @@ pub enum TarballError {
     NotGzip { magic: String },
     #[error("gzip stream is corrupt or truncated")]
     Gzip(#[source] std::io::Error),
+    #[error("cannot read the tarball")]
+    Read(#[source] std::io::Error),
     #[error("tarball unpacks to more than {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("tar stream is corrupt or truncated")]
@@ -68,34 +71,162 @@ pub enum TarballError {
     NonUtf8Path { path: String },
 }
 
+/// A `.tgz` read from a stream, without its compressed bytes: for comparisons that need the
+/// files and the tar stream, but neither the gzip stream nor its digest.
+#[derive(Debug, Clone)]
+pub struct UnpackedTarball {
+    /// The uncompressed tar stream; the tree's files are views into it.
+    pub tar: bytes::Bytes,
+    pub compressed_size: u64,
+    pub gzip: GzipInfo,
+    pub tree: FileTree,
+    pub entries: Vec<TarEntryInfo>,
+    pub findings: Vec<Finding>,
+}
+
 /// Reads a published `.tgz`.
 pub fn read_tarball(compressed: Vec<u8>) -> Result<PublishedTarball, TarballError> {
-    let mut findings = Vec::new();
-    let (tar, gzip) = gunzip(&compressed, &mut findings)?;
-    let (tree, entries) = read_tar(&tar, &mut findings)?;
+    let hint = size_hint(&compressed);
+    let UnpackedTarball { tar, gzip, tree, entries, findings, .. } =
+        unpack_tarball(&compressed[..], hint, compressed.len() as u64)?;
     let sha512 = Sha512::digest(&compressed);
     Ok(PublishedTarball { compressed, tar, sha512, gzip, tree, entries, findings })
 }
 
+/// Reads a `.tgz` from a stream (a file, say) without keeping the compressed bytes.
+/// `unpacked_hint` is the expected tar size, to allocate once (see [`size_hint`]); `compressed_size`
+/// bounds it by deflate's best ratio, so a lying hint cannot make provdiff reserve much memory.
+pub fn unpack_tarball(
+    input: impl Read,
+    unpacked_hint: u64,
+    compressed_size: u64,
+) -> Result<UnpackedTarball, TarballError> {
+    let mut findings = Vec::new();
+    let mut input = CountingReader::new(input);
+    let capacity = unpacked_hint.min(MAX_UNPACKED_SIZE).min(compressed_size.saturating_mul(1032));
+    let (tar, gzip) = gunzip(&mut input, capacity as usize, &mut findings)?;
+    let tar = bytes::Bytes::from(tar);
+    let (tree, entries) = read_tar(&tar, &mut findings)?;
+    Ok(UnpackedTarball { tar, compressed_size: input.consumed, gzip, tree, entries, findings })
+}
+
+/// The size a `.tgz` says it unpacks to: its last gzip member's `ISIZE` (the size modulo 2^32),
+/// given its last four bytes. Only a hint: several members, or 4 GiB and more, make it wrong.
+pub fn size_hint(tail: &[u8]) -> u64 {
+    match tail.len().checked_sub(4).and_then(|at| tail.get(at..)) {
+        Some(&[a, b, c, d]) => u64::from(u32::from_le_bytes([a, b, c, d])),
+        _ => 0,
+    }
+}
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-fn gunzip(compressed: &[u8], findings: &mut Vec<Finding>) -> Result<(Vec<u8>, GzipInfo), TarballError> {
-    if compressed.len() < 10 || compressed[..2] != GZIP_MAGIC {
-        let magic = compressed.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>();
+/// A buffered reader that counts what is consumed, can look ahead a few bytes, and remembers
+/// whether the underlying reader failed (so that an I/O error is not reported as a corrupt gzip
+/// stream).
+struct CountingReader<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    consumed: u64,
+    failed: Option<std::io::ErrorKind>,
+}
+
+impl<R: Read> CountingReader<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, buf: vec![0; 256 * 1024].into_boxed_slice(), pos: 0, end: 0, consumed: 0, failed: None }
+    }
+
+    fn read_inner(&mut self) -> std::io::Result<usize> {
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(read) => {
+                    self.end += read;
+                    return Ok(read);
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    self.failed = Some(error.kind());
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// Up to `n` bytes ahead (fewer only at the end of the stream), without consuming them.
+    fn peek(&mut self, n: usize) -> std::io::Result<&[u8]> {
+        if self.end - self.pos < n {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+            while self.end < n && self.read_inner()? > 0 {}
+        }
+        Ok(&self.buf[self.pos..self.end.min(self.pos + n)])
+    }
+
+    /// Consumes everything left, returning how many bytes that was.
+    fn skip_rest(&mut self) -> std::io::Result<u64> {
+        let mut skipped = 0;
+        loop {
+            let available = std::io::BufRead::fill_buf(self)?.len();
+            if available == 0 {
+                return Ok(skipped);
+            }
+            std::io::BufRead::consume(self, available);
+            skipped += available as u64;
+        }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = std::io::BufRead::fill_buf(self)?;
+        let count = available.len().min(out.len());
+        out[..count].copy_from_slice(&available[..count]);
+        std::io::BufRead::consume(self, count);
+        Ok(count)
+    }
+}
+
+impl<R: Read> std::io::BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+            self.read_inner()?;
+        }
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let amount = amount.min(self.end - self.pos);
+        self.pos += amount;
+        self.consumed += amount as u64;
+    }
+}
+
+fn gunzip<R: Read>(
+    input: &mut CountingReader<R>,
+    capacity: usize,
+    findings: &mut Vec<Finding>,
+) -> Result<(Vec<u8>, GzipInfo), TarballError> {
+    let io_error = |input: &CountingReader<R>, error: std::io::Error| match input.failed {
+        Some(_) => TarballError::Read(error),
+        None => TarballError::Gzip(error),
+    };
+    let head = input.peek(10).map_err(TarballError::Read)?;
+    if head.len() < 10 || head[..2] != GZIP_MAGIC {
+        let magic = head.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>();
         return Err(TarballError::NotGzip { magic: if magic.is_empty() { "nothing".into() } else { magic } });
     }
-    let info = GzipInfo { members: 0, extra_flags: compressed[8], operating_system: compressed[9] };
-    let mut info = info;
-    let mut tar = Vec::new();
-    let mut rest = compressed;
+    let mut info = GzipInfo { members: 0, extra_flags: head[8], operating_system: head[9] };
+    let mut tar = Vec::with_capacity(capacity);
     loop {
-        let mut decoder = flate2::bufread::GzDecoder::new(rest);
+        let mut decoder = flate2::bufread::GzDecoder::new(&mut *input);
         let limit = MAX_UNPACKED_SIZE - tar.len() as u64;
-        let read = (&mut decoder).take(limit + 1).read_to_end(&mut tar).map_err(TarballError::Gzip)?;
-        if read as u64 > limit {
-            return Err(TarballError::TooLarge { limit: MAX_UNPACKED_SIZE });
-        }
-        if let Some(header) = decoder.header() {
+        let read = (&mut decoder).take(limit + 1).read_to_end(&mut tar);
+        let header_fields = decoder.header().map(|header| {
             let mut fields = Vec::new();
             if header.filename().is_some() {
                 fields.push("file name");
@@ -106,22 +237,31 @@ fn gunzip(compressed: &[u8], findings: &mut Vec<Finding>) -> Result<(Vec<u8>, Gz
             if header.extra().is_some() {
                 fields.push("extra field");
             }
-            if !fields.is_empty() {
-                findings.push(Finding::new(
-                    Code::GzipHeaderFields,
-                    format!("gzip member {} has a {}", info.members + 1, fields.join(", ")),
-                ));
-            }
+            fields
+        });
+        drop(decoder);
+        let read = read.map_err(|error| io_error(input, error))?;
+        if read as u64 > limit {
+            return Err(TarballError::TooLarge { limit: MAX_UNPACKED_SIZE });
+        }
+        if let Some(fields) = header_fields
+            && !fields.is_empty()
+        {
+            findings.push(Finding::new(
+                Code::GzipHeaderFields,
+                format!("gzip member {} has a {}", info.members + 1, fields.join(", ")),
+            ));
         }
         info.members += 1;
-        rest = decoder.into_inner();
-        if rest.is_empty() {
+        let next = input.peek(2).map_err(TarballError::Read)?;
+        if next.is_empty() {
             break;
         }
-        if rest.len() >= 2 && rest[..2] == GZIP_MAGIC {
+        if next == GZIP_MAGIC {
             continue;
         }
-        findings.push(Finding::new(Code::GzipTrailingData, format!("{} bytes follow the gzip stream", rest.len())));
+        let trailing = input.skip_rest().map_err(TarballError::Read)?;
+        findings.push(Finding::new(Code::GzipTrailingData, format!("{trailing} bytes follow the gzip stream")));
         break;
     }
     if info.members > 1 {
@@ -133,8 +273,13 @@ fn gunzip(compressed: &[u8], findings: &mut Vec<Finding>) -> Result<(Vec<u8>, Gz
     Ok((tar, info))
 }
 
-fn read_tar(tar_bytes: &[u8], findings: &mut Vec<Finding>) -> Result<(FileTree, Vec<TarEntryInfo>), TarballError> {
-    let mut archive = tar::Archive::new(tar_bytes);
+fn read_tar(
+    tar_bytes: &bytes::Bytes,
+    findings: &mut Vec<Finding>,
+) -> Result<(FileTree, Vec<TarEntryInfo>), TarballError> {
+    // Seekable, so that the tar crate skips entry data instead of copying it through a buffer:
+    // the files are sliced out of `tar_bytes` below.
+    let mut archive = tar::Archive::new(std::io::Cursor::new(&tar_bytes[..]));
     // node-tar ends an archive at two zero blocks in a row, not one; read on past single zero
     // blocks and stop where node-tar would.
     archive.set_ignore_zeros(true);
@@ -143,7 +288,7 @@ fn read_tar(tar_bytes: &[u8], findings: &mut Vec<Finding>) -> Result<(FileTree, 
     let mut roots = std::collections::BTreeSet::new();
     // Where the last entry's data ends; only zero blocks may follow.
     let mut end = 0u64;
-    for entry in archive.entries().map_err(TarballError::Tar)? {
+    for entry in archive.entries_with_seek().map_err(TarballError::Tar)? {
         if zero_blocks_at(tar_bytes, end) >= 2 {
             break;
         }
@@ -197,8 +342,22 @@ fn read_tar(tar_bytes: &[u8], findings: &mut Vec<Finding>) -> Result<(FileTree, 
                 ));
             }
         }
-        let mut content = Vec::with_capacity(entry.size().min(MAX_UNPACKED_SIZE) as usize);
-        entry.read_to_end(&mut content).map_err(TarballError::Tar)?;
+        // A regular entry's data sits in the stream as is: share it. Anything else is read
+        // through the tar crate.
+        let start = entry.raw_file_position() as usize;
+        let content = match start.checked_add(entry.size() as usize) {
+            Some(stop)
+                if matches!(header.entry_type(), tar::EntryType::Regular | tar::EntryType::Continuous)
+                    && stop <= tar_bytes.len() =>
+            {
+                tar_bytes.slice(start..stop)
+            }
+            _ => {
+                let mut content = Vec::with_capacity(entry.size().min(MAX_UNPACKED_SIZE) as usize);
+                entry.read_to_end(&mut content).map_err(TarballError::Tar)?;
+                content.into()
+            }
+        };
         if tree.insert(path.clone(), FileEntry { kind, mode, content }).is_some() {
             findings.push(Finding::at(
                 Code::TarDuplicateEntry,
@@ -349,7 +508,7 @@ mod tests {
         assert!(tarball.findings.iter().any(|f| f.code == Code::GzipTrailingData));
 
         let tarball = read_tarball(tgz(&[("package/a.js", b"1"), ("package/a.js", b"2")])).unwrap();
-        assert_eq!(tarball.tree.get("a.js").unwrap().content, b"2");
+        assert_eq!(tarball.tree.get("a.js").unwrap().content, &b"2"[..]);
         assert!(tarball.findings.iter().any(|f| f.code == Code::TarDuplicateEntry));
     }
 

@@ -57,6 +57,11 @@ pub(crate) fn is_workspace(patterns: &[String], relative: &str) -> bool {
     member
 }
 
+/// Whether `dir` (relative to the directory of `root`) is one of the workspaces `root` declares.
+pub fn is_workspace_of(root: &Manifest, dir: &str) -> bool {
+    is_workspace(&workspace_patterns(root), dir)
+}
+
 /// Finds the workspace root of the package at `package_dir` by looking at the `package.json` of
 /// each ancestor, nearest first; `read` returns a file's bytes by path (None when absent). Returns
 /// the out-of-tree ignore rules npm would add.

@@ -36,6 +36,8 @@ pub struct ClientOptions {
     pub max_tarball_bytes: u64,
     /// The largest packument or attestations response accepted.
     pub max_document_bytes: u64,
+    /// Told how much of a tarball download has arrived.
+    pub tarball_progress: Option<provdiff_core::ProgressSink>,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +49,7 @@ impl Default for ClientOptions {
             npm_keys: Vec::new(),
             max_tarball_bytes: 1 << 30,
             max_document_bytes: 256 << 20,
+            tarball_progress: None,
         }
     }
 }
@@ -243,13 +246,34 @@ impl Client {
     /// attestations is [`Attestations::Absent`], not an error. The signature report is data: a
     /// missing or failing registry signature does not fail the call.
     pub async fn package_version(&self, spec: &PackageSpec) -> Result<PackageVersion, Error> {
+        let (version, ()) = self.package_version_with(spec, |_, _| async {}).await?;
+        Ok(version)
+    }
+
+    /// [`Client::package_version`], running `on_attestations` as soon as the attestations are
+    /// in, while the tarball may still be downloading: a caller can verify them against
+    /// `dist.integrity` and start fetching the attested source meanwhile. Its result is returned
+    /// with the version (it is not run when fetching the attestations fails).
+    pub async fn package_version_with<T, F, Fut>(
+        &self,
+        spec: &PackageSpec,
+        on_attestations: F,
+    ) -> Result<(PackageVersion, T), Error>
+    where
+        F: FnOnce(&Attestations, &Dist) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
         let registry = self.config.registry_for(&spec.name).url.clone();
         let packument_url = packument_url(&registry, &spec.name);
         let (entry, full, packument_origin) = self.version_entry(spec, &packument_url, &registry).await?;
 
-        let (tarball, attestations) =
-            tokio::join!(self.tarball(spec, &entry.dist, &registry), self.attestations(spec, &entry.dist, &registry));
-        let (tarball, attestations) = match (tarball, attestations) {
+        let attestations_then = async {
+            let attestations = self.attestations(spec, &entry.dist, &registry).await?;
+            let result = on_attestations(&attestations.0, &entry.dist).await;
+            Ok::<_, Error>((attestations, result))
+        };
+        let (tarball, attestations) = tokio::join!(self.tarball(spec, &entry.dist, &registry), attestations_then);
+        let (tarball, (attestations, hook)) = match (tarball, attestations) {
             (Ok(tarball), Ok(attestations)) => (tarball, attestations),
             (Err(Error::Offline { missing: mut first }), Err(Error::Offline { missing: second })) => {
                 first.extend(second);
@@ -279,7 +303,7 @@ impl Client {
             publish_time_known,
             &self.options.npm_keys,
         );
-        Ok(PackageVersion {
+        let version = PackageVersion {
             spec: spec.clone(),
             registry,
             manifest: entry.manifest,
@@ -295,7 +319,8 @@ impl Client {
                 tarball: tarball_origin,
                 attestations: attestations_origin,
             },
-        })
+        };
+        Ok((version, hook))
     }
 
     /// The version's entry, from the abbreviated packument when it has what is needed, else from
@@ -413,6 +438,7 @@ impl Client {
             etag: cached.as_ref().and_then(|d| d.etag.as_deref()),
             last_modified: cached.as_ref().and_then(|d| d.last_modified.as_deref()),
             limit: self.options.max_document_bytes,
+            progress: None,
         };
         let mut sink = MemorySink::default();
         let response = match self.http.get(&request, &mut sink).await {
@@ -466,6 +492,7 @@ impl Client {
             etag: None,
             last_modified: None,
             limit: self.options.max_tarball_bytes,
+            progress: self.options.tarball_progress.as_ref(),
         };
         self.http.get(&request, &mut writer).await?;
         let actual = writer.digest();
@@ -524,6 +551,7 @@ impl Client {
             etag: None,
             last_modified: None,
             limit: self.options.max_document_bytes,
+            progress: None,
         };
         let mut sink = MemorySink::default();
         match self.http.get(&request, &mut sink).await {

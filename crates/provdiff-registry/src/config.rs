@@ -339,6 +339,11 @@ impl RegistryConfig {
         name.scope().and_then(|scope| self.scopes.get(scope)).unwrap_or(&self.registry)
     }
 
+    /// The scopes with a registry of their own (`@scope:registry`), by scope.
+    pub fn scoped_registries(&self) -> impl Iterator<Item = (&str, &Registry)> {
+        self.scopes.iter().map(|(scope, registry)| (scope.as_str(), registry))
+    }
+
     /// The configuration files that were looked for, in priority order.
     pub fn files(&self) -> &[ConfigFile] {
         &self.files

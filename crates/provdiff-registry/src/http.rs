@@ -151,6 +151,8 @@ pub(crate) struct Get<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
     pub limit: u64,
+    /// Told how much of the body has arrived (from zero again when a retry starts over).
+    pub progress: Option<&'a provdiff_core::ProgressSink>,
 }
 
 /// A successful response's metadata; the body went to the sink.
@@ -302,7 +304,14 @@ impl Http {
             return Err(Failure::Fatal(FetchError::TooLarge { url: shown, limit: request.limit }));
         }
         let meta = metadata(response.headers());
+        let total_bytes = response.content_length();
+        let report = |bytes: u64| {
+            if let Some(progress) = request.progress {
+                progress.report(provdiff_core::Transferred { bytes, total_bytes, objects: None });
+            }
+        };
         let mut received: u64 = 0;
+        report(received);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
@@ -312,6 +321,7 @@ impl Http {
                     }
                     sink.write(&chunk)
                         .map_err(|source| Failure::Fatal(FetchError::Store { url: shown.clone(), source }))?;
+                    report(received);
                 }
                 Ok(None) => break,
                 Err(error) => return Err(self.transport_failure(&url, error, true)),

@@ -139,10 +139,20 @@ async fn fetches_a_version_its_attestations_and_signatures_then_serves_them_from
     let expected_attestations = version.attestations.clone().unwrap();
     registry.publish(version.clone());
     let setup = Setup::for_registry(&registry);
-    let options = ClientOptions { npm_keys: keys(&instance, None), ..fast() };
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = {
+        let reports = std::sync::Arc::clone(&reports);
+        provdiff_core::ProgressSink::new(move |transferred| reports.lock().unwrap().push(transferred))
+    };
+    let options = ClientOptions { npm_keys: keys(&instance, None), tarball_progress: Some(sink), ..fast() };
 
     let fetched = fetch(&setup.client(options.clone())).await.unwrap();
     assert_eq!(fetched.tarball, version.tarball);
+    // The download's progress counts up to the tarball's length, which the server announced.
+    let reports = reports.lock().unwrap().clone();
+    let size = version.tarball.len() as u64;
+    assert_eq!(reports.first().map(|r| (r.bytes, r.total_bytes)), Some((0, Some(size))));
+    assert_eq!(reports.last().map(|r| (r.bytes, r.total_bytes)), Some((size, Some(size))));
     assert_eq!(fetched.integrity, version.sha512());
     assert_eq!(std::fs::read(&fetched.tarball_path).unwrap(), version.tarball);
     assert_eq!(fetched.manifest["version"], VERSION);

@@ -66,6 +66,12 @@ impl TestRepo {
         Self { path: path.to_path_buf(), repo }
     }
 
+    /// An existing repository at `path`.
+    pub fn open(path: &Path) -> Self {
+        let repo = git2::Repository::open(path).expect("open the repository");
+        Self { path: path.to_path_buf(), repo }
+    }
+
     /// Commits exactly `files` (the tree holds nothing else) on `refs/heads/main`, returning the
     /// commit id.
     pub fn commit(&self, files: &[RepoFile], message: &str) -> String {

@@ -1,0 +1,345 @@
+//! The sandbox's only way out: an HTTP proxy on a Unix socket that lets a build reach the package
+//! registries and nothing else.
+//!
+//! The sandbox has its own network namespace, with only a loopback interface. Its init listens on
+//! that loopback and relays each connection to this socket (bound into the sandbox); npm is
+//! pointed at it as its proxy. Here, outside, each request is checked before anything is
+//! connected: `CONNECT host:port` (HTTPS) and absolute-form requests (`GET http://host/…`) pass
+//! only to the origins of the configured registries; everything else gets `403` and is recorded.
+//! The proxy relays bytes; it never reads or changes what a registry sends (TLS stays end to
+//! end), and it never adds credentials.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The largest request head accepted.
+const MAX_HEAD: usize = 64 << 10;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A host and port a build may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    /// The origin of an `http`/`https` URL.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let default_port = match scheme.to_ascii_lowercase().as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        Self::parse_authority(authority, default_port)
+    }
+
+    /// `host:port`, `host` (with a default port) or `[v6]:port`.
+    fn parse_authority(authority: &str, default_port: u16) -> Option<Self> {
+        let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+            let (host, after) = rest.split_once(']')?;
+            let port = match after.strip_prefix(':') {
+                Some(port) => port.parse().ok()?,
+                None if after.is_empty() => default_port,
+                None => return None,
+            };
+            (host.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host.to_string(), port.parse().ok()?),
+                None => (authority.to_string(), default_port),
+            }
+        };
+        (!host.is_empty()).then(|| Self { host: host.to_ascii_lowercase(), port })
+    }
+
+    fn display(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A running proxy; dropping it stops it.
+#[derive(Debug)]
+pub(crate) struct RegistryProxy {
+    socket: PathBuf,
+    stop: Arc<AtomicBool>,
+    refused: Arc<Mutex<Vec<String>>>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl RegistryProxy {
+    /// Listens on `socket` and relays to `allowed` only.
+    pub fn start(socket: &Path, allowed: Vec<Origin>) -> std::io::Result<Self> {
+        let listener = UnixListener::bind(socket)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        let accept = {
+            let (stop, refused) = (Arc::clone(&stop), Arc::clone(&refused));
+            let allowed = Arc::new(allowed);
+            std::thread::spawn(move || {
+                for connection in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(connection) = connection else { continue };
+                    let (allowed, refused) = (Arc::clone(&allowed), Arc::clone(&refused));
+                    std::thread::spawn(move || serve(connection, &allowed, &refused));
+                }
+            })
+        };
+        Ok(Self { socket: socket.to_path_buf(), stop, refused, accept: Some(accept) })
+    }
+
+    /// What was refused: `CONNECT host:port`, `GET http://host/path`.
+    pub fn refused(&self) -> Vec<String> {
+        self.refused.lock().map(|list| list.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for RegistryProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = UnixStream::connect(&self.socket);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+fn serve(mut client: UnixStream, allowed: &[Origin], refused: &Mutex<Vec<String>>) {
+    let _ = client.set_read_timeout(Some(HEAD_TIMEOUT));
+    let Some((head, rest)) = read_head(&mut client) else { return };
+    let _ = client.set_read_timeout(None);
+    let Some(request) = Request::parse(&head) else {
+        let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    let permitted = allowed.contains(&request.origin);
+    if !permitted {
+        if let Ok(mut list) = refused.lock() {
+            list.push(request.describe());
+        }
+        let body =
+            format!("provdiff: the sandbox may reach the package registry only, not {}\n", request.origin.display());
+        let _ = write!(
+            client,
+            "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        return;
+    }
+    let upstream = (request.origin.host.as_str(), request.origin.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.find_map(|addr| TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).ok()));
+    let Some(mut upstream) = upstream else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    let sent = match &request.forward {
+        None => client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n"),
+        Some(head) => upstream.write_all(head.as_bytes()),
+    };
+    if sent.is_err() || upstream.write_all(&rest).is_err() {
+        return;
+    }
+    relay(client, upstream);
+}
+
+/// Reads up to the end of the request head; returns the head and any bytes after it.
+fn read_head(client: &mut UnixStream) -> Option<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = client.read(&mut chunk).ok()?;
+        if read == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            let rest = buffer.split_off(end + 4);
+            return Some((String::from_utf8(buffer).ok()?, rest));
+        }
+        if buffer.len() > MAX_HEAD {
+            return None;
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    method: String,
+    target: String,
+    origin: Origin,
+    /// For an absolute-form request, the head to send upstream (origin-form, one request per
+    /// connection); `None` for `CONNECT`.
+    forward: Option<String>,
+}
+
+impl Request {
+    fn parse(head: &str) -> Option<Self> {
+        let mut lines = head.split("\r\n");
+        let mut parts = lines.next()?.split(' ');
+        let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+        if method.eq_ignore_ascii_case("CONNECT") {
+            let origin = Origin::parse_authority(target, 443)?;
+            return Some(Self { method: method.into(), target: target.into(), origin, forward: None });
+        }
+        let origin = Origin::from_url(target)?;
+        if !target.to_ascii_lowercase().starts_with("http://") {
+            return None;
+        }
+        let after_scheme = &target["http://".len()..];
+        let path = after_scheme.find('/').map_or("/", |slash| &after_scheme[slash..]);
+        let mut forward = format!("{method} {path} {version}\r\n");
+        for line in lines.filter(|line| !line.is_empty()) {
+            let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+            if matches!(name.as_str(), "connection" | "proxy-connection" | "proxy-authorization" | "keep-alive") {
+                continue;
+            }
+            forward.push_str(line);
+            forward.push_str("\r\n");
+        }
+        forward.push_str("Connection: close\r\n\r\n");
+        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward) })
+    }
+
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.target)
+    }
+}
+
+/// Copies both ways until both sides are done.
+fn relay(client: UnixStream, upstream: TcpStream) {
+    let (Ok(mut client_read), Ok(mut upstream_read)) = (client.try_clone(), upstream.try_clone()) else { return };
+    let (mut client_write, mut upstream_write) = (client, upstream);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_read, &mut upstream_write);
+        let _ = upstream_write.shutdown(Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut upstream_read, &mut client_write);
+    let _ = client_write.shutdown(Shutdown::Write);
+    let _ = up.join();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn origins() {
+        let origin = |host: &str, port| Some(Origin { host: host.into(), port });
+        assert_eq!(Origin::from_url("https://Registry.Example.test/"), origin("registry.example.test", 443));
+        assert_eq!(Origin::from_url("http://127.0.0.1:4873/npm/"), origin("127.0.0.1", 4873));
+        assert_eq!(Origin::from_url("http://user:pw@host.test/x"), origin("host.test", 80));
+        assert_eq!(Origin::from_url("http://[::1]:8080/"), origin("::1", 8080));
+        assert_eq!(Origin::from_url("file:///x"), None);
+        assert_eq!(Origin::from_url("https://host.test:x/"), None);
+    }
+
+    #[test]
+    fn requests() {
+        let connect = Request::parse("CONNECT registry.example.test:443 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(connect.origin, Origin { host: "registry.example.test".into(), port: 443 });
+        assert_eq!(connect.forward, None);
+        let get = Request::parse(
+            "GET http://127.0.0.1:9/pkg?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nProxy-Connection: keep-alive\r\nAccept: */*\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            get.forward.as_deref(),
+            Some("GET /pkg?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+        );
+        assert_eq!(Request::parse("GET /relative HTTP/1.1\r\n\r\n"), None);
+    }
+
+    /// A one-shot HTTP server on 127.0.0.1 answering every request with `body`.
+    fn server(body: &'static str) -> (u16, JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                .unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        (port, handle)
+    }
+
+    fn exchange(socket: &Path, request: &str) -> String {
+        let mut stream = UnixStream::connect(socket).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    #[test]
+    fn relays_to_the_registry_and_refuses_everything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("proxy.sock");
+        let (allowed_port, allowed_server) = server("registry says hi");
+        let denied = TcpListener::bind("127.0.0.1:0").unwrap();
+        let denied_port = denied.local_addr().unwrap().port();
+        let proxy =
+            RegistryProxy::start(&socket, vec![Origin { host: "127.0.0.1".into(), port: allowed_port }]).unwrap();
+
+        let answer =
+            exchange(&socket, &format!("GET http://127.0.0.1:{allowed_port}/left-pad HTTP/1.1\r\nHost: x\r\n\r\n"));
+        assert!(answer.ends_with("registry says hi"), "{answer}");
+        assert!(allowed_server.join().unwrap().starts_with("GET /left-pad HTTP/1.1\r\n"));
+
+        let answer = exchange(&socket, &format!("CONNECT 127.0.0.1:{denied_port} HTTP/1.1\r\n\r\n"));
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        let answer = exchange(&socket, "GET http://elsewhere.invalid/x HTTP/1.1\r\n\r\n");
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        denied.set_nonblocking(true).unwrap();
+        assert!(denied.accept().is_err(), "nothing reached the host that is not the registry");
+        assert_eq!(
+            proxy.refused(),
+            [format!("CONNECT 127.0.0.1:{denied_port}"), "GET http://elsewhere.invalid/x".to_string()]
+        );
+    }
+
+    #[test]
+    fn connect_tunnels_bytes_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("proxy.sock");
+        let echo = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = echo.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut stream, _) = echo.accept().unwrap();
+            let mut buffer = [0u8; 5];
+            stream.read_exact(&mut buffer).unwrap();
+            stream.write_all(&buffer).unwrap();
+        });
+        let _proxy = RegistryProxy::start(&socket, vec![Origin { host: "127.0.0.1".into(), port }]).unwrap();
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        write!(stream, "CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\nhello").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "HTTP/1.1 200 Connection established\r\n\r\nhello");
+    }
+}

@@ -1,0 +1,655 @@
+//! Running a build plan: a fresh working directory, the sandbox (or, when asked, none), the
+//! registry proxy, one sandboxed run per step with GitHub's step environment files carried from
+//! step to step, a time limit for the whole build and a memory limit for every process in it,
+//! and a record of what ran, what it printed and what the sandbox refused.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::init::InitArgs;
+use crate::plan::{BuildPlan, Layout, PlanStep, Shell};
+use crate::process::{self, Exit, SpawnError};
+use crate::proxy::{Origin, RegistryProxy};
+use crate::sandbox::{self, Bubblewrap, Masks, SOCKET_DIR};
+
+/// A registry the build's npm is pointed at: the default one (`scope` is `None`) or a scope's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryUrl {
+    pub scope: Option<String>,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxChoice {
+    /// bubblewrap, run as `program`.
+    Bubblewrap { program: PathBuf },
+    /// No sandbox at all (`--unsandboxed`).
+    Unsandboxed,
+}
+
+#[derive(Debug, Clone)]
+pub struct RebuildOptions {
+    pub sandbox: SandboxChoice,
+    /// The default registry first.
+    pub registries: Vec<RegistryUrl>,
+    /// Certificate authorities npm is configured to trust (`cafile`): passed to the build's npm
+    /// and Node.js, since the build does not read the user's npm configuration.
+    pub ca_file: Option<PathBuf>,
+    /// No network: dependencies come from `npm_cache` (an npm cache directory, the one holding
+    /// `_cacache`), which the build reads but never writes.
+    pub offline: bool,
+    pub npm_cache: Option<PathBuf>,
+    /// For the whole build.
+    pub timeout: Duration,
+    /// Bytes of data segment each process of the build may use.
+    pub memory: u64,
+    /// The provdiff binary and the hidden subcommand that runs [`crate::sandbox_init`].
+    pub init: Vec<OsString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("no working sandbox ({program}): {reason}")]
+    NoSandbox { program: PathBuf, reason: String },
+    #[error("Node.js (`node`) is not on the PATH; a rebuild needs it")]
+    NodeMissing,
+    #[error("cannot prepare the rebuild's directory {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the registry proxy at {path}")]
+    Proxy {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RebuildError + '_ {
+    move |source| RebuildError::Io { path: path.to_path_buf(), source }
+}
+
+/// The rebuild's directory on the host: the build's home, with the checkout at
+/// `home/work/NAME/NAME` as on a hosted runner. Removed when dropped unless kept.
+#[derive(Debug)]
+pub struct Workdir {
+    root: tempfile::TempDir,
+    /// The layout as the build sees it.
+    layout: Layout,
+    host: Layout,
+}
+
+impl Workdir {
+    /// A fresh directory for a build of `repository`; `sandboxed` decides whether the build sees
+    /// the runner's paths (`/home/runner/…`) or the host's.
+    pub fn create(repository: &str, sandboxed: bool) -> Result<Self, RebuildError> {
+        let temp = std::env::temp_dir();
+        let root = tempfile::Builder::new().prefix("provdiff-rebuild-").tempdir().map_err(io_error(&temp))?;
+        let home = root.path().join("home");
+        let host = Layout::new(&home.to_string_lossy(), repository);
+        let layout = if sandboxed { Layout::new(Layout::RUNNER_HOME, repository) } else { host.clone() };
+        for dir in [&host.workspace, &host.temp] {
+            fs_err::create_dir_all(dir).map_err(io_error(Path::new(dir)))?;
+        }
+        // The checkout goes into an empty workspace directory.
+        fs_err::remove_dir(&host.workspace).map_err(io_error(Path::new(&host.workspace)))?;
+        Ok(Self { root, layout, host })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Where the checkout goes on the host (it does not exist yet).
+    pub fn checkout_dir(&self) -> PathBuf {
+        PathBuf::from(&self.host.workspace)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Keeps the directory after the run, and returns it.
+    pub fn keep(self) -> PathBuf {
+        self.root.keep()
+    }
+}
+
+/// How a rebuild ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    Built,
+    /// A step failed: an operational error, not a verdict.
+    Failed {
+        step: usize,
+        reason: String,
+    },
+    /// A step failed after the sandbox refused it something.
+    RefusedBySandbox {
+        step: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub origin: String,
+    pub dir: String,
+    pub script: String,
+    /// `None` when the step could not start.
+    pub exit: Option<Exit>,
+    pub seconds: f64,
+    pub log: String,
+}
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildRecord {
+    pub sandbox: String,
+    pub network: String,
+    /// The paths the build saw.
+    pub layout: Layout,
+    pub time_limit_seconds: u64,
+    pub memory_limit_bytes: u64,
+    pub steps: Vec<StepRecord>,
+    /// `node --version` and `npm --version` at the end of the build, as the build saw them.
+    pub node_version: Option<String>,
+    pub npm_version: Option<String>,
+    /// Connections the proxy refused.
+    pub refused_connections: Vec<String>,
+    /// Lines of build output where the sandbox refused a write or a read.
+    pub denials: Vec<String>,
+    pub seconds: f64,
+    pub outcome: Outcome,
+}
+
+/// Runs `plan` on the checkout in `workdir` (already written there).
+pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) -> Result<BuildRecord, RebuildError> {
+    let start = Instant::now();
+    let deadline = start + options.timeout;
+    let layout = workdir.layout.clone();
+    let host = &workdir.host;
+    let sandboxed = matches!(options.sandbox, SandboxChoice::Bubblewrap { .. });
+    sandbox::find_program("node").ok_or(RebuildError::NodeMissing)?;
+    let tools: Vec<PathBuf> = ["node", "npm", "npx", "corepack", "pnpm", "yarn"]
+        .iter()
+        .filter_map(|name| sandbox::find_program(name))
+        .collect();
+    let masks = if sandboxed { Masks::for_this_machine(&layout) } else { Masks::default() };
+
+    let socket_dir = workdir.path().join("sock");
+    let proxy = if sandboxed && !options.offline {
+        fs_err::create_dir_all(&socket_dir).map_err(io_error(&socket_dir))?;
+        let origins = options.registries.iter().filter_map(|registry| Origin::from_url(&registry.url)).collect();
+        let socket = socket_dir.join("proxy.sock");
+        Some(RegistryProxy::start(&socket, origins).map_err(|source| RebuildError::Proxy { path: socket, source })?)
+    } else {
+        None
+    };
+    let cache_content = match (&options.npm_cache, options.offline, sandboxed) {
+        (Some(cache), true, true) => seed_cache(cache, Path::new(&host.home))?,
+        _ => None,
+    };
+    let bubblewrap = match &options.sandbox {
+        SandboxChoice::Bubblewrap { program } => {
+            let bubblewrap = Bubblewrap {
+                program: program.clone(),
+                host_home: PathBuf::from(&host.home),
+                layout: layout.clone(),
+                tool_dirs: tool_dirs(&tools, &masks),
+                masks: masks.clone(),
+                init: options.init.clone(),
+                socket_dir: proxy.is_some().then(|| socket_dir.clone()),
+                cache_content,
+                tmp_size: options.memory,
+            };
+            bubblewrap.probe().map_err(|reason| RebuildError::NoSandbox { program: program.clone(), reason })?;
+            Some(bubblewrap)
+        }
+        SandboxChoice::Unsandboxed => None,
+    };
+
+    let mut env = base_env(plan, options, &layout, &tools);
+    let mut extra_path: Vec<String> = Vec::new();
+    let mut steps = Vec::new();
+    let mut denials = Vec::new();
+    let mut outcome = Outcome::Built;
+    let commands_dir = format!("{}/_runner_file_commands", host.temp);
+    fs_err::create_dir_all(&commands_dir).map_err(io_error(Path::new(&commands_dir)))?;
+    for (index, step) in plan.steps.iter().enumerate() {
+        let host_dir = Path::new(&host.workspace).join(&step.dir);
+        if !host_dir.is_dir() {
+            let reason = format!("its working directory {:?} is not in the checkout", step.dir);
+            steps.push(record(step, None, Duration::ZERO, String::new()));
+            outcome = Outcome::Failed { step: index + 1, reason: format!("{}: {reason}", step.origin) };
+            break;
+        }
+        let files = StepFiles::create(&commands_dir, &layout.temp, index)?;
+        let mut step_env = env.clone();
+        step_env.extend(step.env.clone());
+        step_env.insert("GITHUB_ENV".into(), files.inside_env.clone());
+        step_env.insert("GITHUB_PATH".into(), files.inside_path.clone());
+        step_env.insert("GITHUB_OUTPUT".into(), files.inside_output.clone());
+        step_env.insert("GITHUB_STEP_SUMMARY".into(), files.inside_summary.clone());
+        step_env.insert("PATH".into(), path_for(step, &layout, &extra_path, &env));
+        let inside_dir = join(&layout.workspace, &step.dir);
+        let refused_before = proxy.as_ref().map_or(0, |proxy| proxy.refused().len());
+        let command =
+            step_command(bubblewrap.as_ref(), options, &inside_dir, &host_dir, step, &step_env, proxy.is_some());
+        let finished = process::run(command, deadline)?;
+        let log = finished.output.text();
+        let step_denials: Vec<String> = denied_lines(&log, &masks);
+        let refused_now: Vec<String> =
+            proxy.as_ref().map(|proxy| proxy.refused().split_off(refused_before)).unwrap_or_default();
+        denials.extend(step_denials.iter().cloned());
+        let (new_env, new_path) = files.read()?;
+        env.extend(new_env);
+        for dir in new_path.into_iter().rev() {
+            extra_path.insert(0, dir);
+        }
+        let exit = finished.exit;
+        steps.push(record(step, Some(exit), finished.elapsed, log));
+        if !exit.success() {
+            let mut reason = format!("{} {exit}", step.origin);
+            if exit == Exit::TimedOut {
+                reason = format!("{reason} ({} s for the whole build)", options.timeout.as_secs());
+            }
+            let refused: Vec<String> =
+                step_denials.into_iter().chain(refused_now.iter().map(|r| format!("refused {r}"))).collect();
+            outcome = if refused.is_empty() {
+                Outcome::Failed { step: index + 1, reason }
+            } else {
+                Outcome::RefusedBySandbox {
+                    step: index + 1,
+                    reason: format!("{reason}; the sandbox refused: {}", refused.join("; ")),
+                }
+            };
+            break;
+        }
+    }
+    let (mut node_version, mut npm_version) = (None, None);
+    if outcome == Outcome::Built {
+        let probe = PlanStep {
+            origin: "tool versions".into(),
+            script: "node --version && npm --version".into(),
+            shell: Shell::Sh,
+            dir: String::new(),
+            env: BTreeMap::new(),
+            npm_bin_path: false,
+        };
+        let mut probe_env = env.clone();
+        probe_env.insert("PATH".into(), path_for(&probe, &layout, &extra_path, &env));
+        let command = step_command(
+            bubblewrap.as_ref(),
+            options,
+            &layout.workspace,
+            Path::new(&host.workspace),
+            &probe,
+            &probe_env,
+            false,
+        );
+        let finished = process::run(command, Instant::now() + Duration::from_secs(60))?;
+        if finished.exit.success() {
+            let text = finished.output.text();
+            let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
+            node_version = lines.next().map(|v| v.trim_start_matches('v').to_string());
+            npm_version = lines.next().map(str::to_string);
+        }
+    }
+    let refused_connections = proxy.as_ref().map(RegistryProxy::refused).unwrap_or_default();
+    Ok(BuildRecord {
+        sandbox: match &options.sandbox {
+            SandboxChoice::Bubblewrap { program } => format!(
+                "bubblewrap ({}): read-only root, writable checkout and build home, the user's home and /root \
+                 hidden, no capabilities, own user, PID and network namespaces",
+                program.display()
+            ),
+            SandboxChoice::Unsandboxed => "none (--unsandboxed)".into(),
+        },
+        network: network_description(options, sandboxed),
+        layout,
+        time_limit_seconds: options.timeout.as_secs(),
+        memory_limit_bytes: options.memory,
+        steps,
+        node_version,
+        npm_version,
+        refused_connections,
+        denials,
+        seconds: start.elapsed().as_secs_f64(),
+        outcome,
+    })
+}
+
+fn network_description(options: &RebuildOptions, sandboxed: bool) -> String {
+    let origins: Vec<String> = options
+        .registries
+        .iter()
+        .filter_map(|registry| Origin::from_url(&registry.url))
+        .map(|origin| format!("{}:{}", origin.host, origin.port))
+        .collect();
+    match (options.offline, sandboxed) {
+        (true, _) => match &options.npm_cache {
+            Some(cache) => format!("none (offline; dependencies from the npm cache {})", cache.display()),
+            None => "none (offline)".into(),
+        },
+        (false, true) => format!("the package registry only ({}), through provdiff's proxy", origins.join(", ")),
+        (false, false) => "unrestricted (--unsandboxed)".into(),
+    }
+}
+
+fn record(step: &PlanStep, exit: Option<Exit>, elapsed: Duration, log: String) -> StepRecord {
+    StepRecord {
+        origin: step.origin.clone(),
+        dir: step.dir.clone(),
+        script: step.script.clone(),
+        exit,
+        seconds: elapsed.as_secs_f64(),
+        log,
+    }
+}
+
+fn step_command(
+    bubblewrap: Option<&Bubblewrap>,
+    options: &RebuildOptions,
+    inside_dir: &str,
+    host_dir: &Path,
+    step: &PlanStep,
+    env: &BTreeMap<String, String>,
+    with_proxy: bool,
+) -> Command {
+    let shell: Vec<OsString> = match step.shell {
+        Shell::Bash => ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"].map(OsString::from).to_vec(),
+        Shell::Sh => ["sh", "-e", "-c"].map(OsString::from).to_vec(),
+    };
+    let mut argv = shell;
+    argv.push(step.script.clone().into());
+    let init = InitArgs {
+        memory: Some(options.memory),
+        proxy_socket: with_proxy.then(|| PathBuf::from(format!("{SOCKET_DIR}/proxy.sock"))),
+        command: argv,
+    };
+    let mut command = match bubblewrap {
+        Some(bubblewrap) => bubblewrap.command(inside_dir, &init),
+        None => {
+            let mut command = Command::new(options.init.first().cloned().unwrap_or_default());
+            command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(host_dir).env_clear();
+            // Without a sandbox the build reaches the network as the user does.
+            for name in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] {
+                if let Some(value) = std::env::var_os(name) {
+                    command.env(name, value);
+                }
+            }
+            command
+        }
+    };
+    command.envs(env);
+    command
+}
+
+/// The environment every step starts from: the runner's variables from the plan, the build's home,
+/// and npm pointed at the registries, a cache and a global prefix inside the build's home.
+fn base_env(
+    plan: &BuildPlan,
+    options: &RebuildOptions,
+    layout: &Layout,
+    tools: &[PathBuf],
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = plan.env.clone();
+    let home = &layout.home;
+    for (name, value) in [
+        ("HOME", home.clone()),
+        ("USER", "runner".into()),
+        ("LOGNAME", "runner".into()),
+        ("LANG", "C.UTF-8".into()),
+        ("TZ", "UTC".into()),
+        ("npm_config_cache", format!("{home}/.npm")),
+        ("npm_config_prefix", format!("{home}/.npm-global")),
+        ("npm_config_update_notifier", "false".into()),
+        ("npm_config_fund", "false".into()),
+        ("npm_config_audit", "false".into()),
+        ("COREPACK_HOME", format!("{home}/.cache/node/corepack")),
+        ("COREPACK_ENABLE_DOWNLOAD_PROMPT", "0".into()),
+    ] {
+        env.insert(name.to_string(), value);
+    }
+    let sandboxed = matches!(options.sandbox, SandboxChoice::Bubblewrap { .. });
+    if options.offline {
+        env.insert("npm_config_offline".into(), "true".into());
+        if let (false, Some(cache)) = (sandboxed, &options.npm_cache) {
+            env.insert("npm_config_cache".into(), cache.to_string_lossy().into_owned());
+        }
+    }
+    if let Some(ca_file) = &options.ca_file {
+        let ca_file = ca_file.to_string_lossy().into_owned();
+        env.insert("npm_config_cafile".into(), ca_file.clone());
+        env.insert("NODE_EXTRA_CA_CERTS".into(), ca_file);
+    }
+    for registry in &options.registries {
+        match &registry.scope {
+            None => {
+                env.insert("npm_config_registry".into(), registry.url.clone());
+                env.insert("COREPACK_NPM_REGISTRY".into(), registry.url.trim_end_matches('/').to_string());
+            }
+            Some(scope) => {
+                env.insert(format!("npm_config_{scope}:registry"), registry.url.clone());
+            }
+        }
+    }
+    let mut path: Vec<String> = vec![format!("{home}/.npm-global/bin")];
+    for tool in tools {
+        if let Some(dir) = tool.parent().map(|dir| dir.to_string_lossy().into_owned())
+            && !path.contains(&dir)
+        {
+            path.push(dir);
+        }
+    }
+    for dir in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+        if !path.iter().any(|existing| existing == dir) {
+            path.push(dir.to_string());
+        }
+    }
+    env.insert("PATH".into(), path.join(":"));
+    env
+}
+
+/// The step's `PATH`: what earlier steps added through `GITHUB_PATH`, `node_modules/.bin` of the
+/// step's directory and its parents for package-script steps, then the base.
+fn path_for(step: &PlanStep, layout: &Layout, extra: &[String], env: &BTreeMap<String, String>) -> String {
+    let mut path: Vec<String> = extra.to_vec();
+    if step.npm_bin_path {
+        let mut dir = step.dir.clone();
+        loop {
+            path.push(format!("{}/node_modules/.bin", join(&layout.workspace, &dir)));
+            if dir.is_empty() {
+                break;
+            }
+            dir = dir.rsplit_once('/').map(|(parent, _)| parent.to_string()).unwrap_or_default();
+        }
+    }
+    if let Some(base) = env.get("PATH") {
+        path.push(base.clone());
+    }
+    path.join(":")
+}
+
+/// Tool installations that live where the sandbox hides things (a Node.js under the user's home):
+/// their prefixes, shown again read-only.
+fn tool_dirs(tools: &[PathBuf], masks: &Masks) -> Vec<PathBuf> {
+    let hidden = |path: &Path| {
+        masks.dirs.iter().any(|dir| path.starts_with(dir))
+            || ["/tmp", "/var/tmp", "/run", "/home"].iter().any(|dir| path.starts_with(dir))
+    };
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for tool in tools {
+        let canonical = fs_err::canonicalize(tool).unwrap_or_else(|_| tool.clone());
+        for path in [tool.as_path(), canonical.as_path()] {
+            let Some(prefix) = path.parent().and_then(Path::parent) else { continue };
+            if hidden(prefix) && !dirs.iter().any(|dir| prefix.starts_with(dir)) {
+                dirs.push(prefix.to_path_buf());
+            }
+        }
+    }
+    dirs
+}
+
+/// An offline build's npm cache: the index is copied (npm writes to it even offline), the content
+/// is mounted read-only from `cache`. Returns the content directory to mount.
+fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, RebuildError> {
+    let source = cache.join("_cacache");
+    let target = host_home.join(".npm/_cacache");
+    let index = source.join("index-v5");
+    if index.is_dir() {
+        copy_dir(&index, &target.join("index-v5"))?;
+    }
+    let content = source.join("content-v2");
+    if !content.is_dir() {
+        return Ok(None);
+    }
+    let mount_point = target.join("content-v2");
+    fs_err::create_dir_all(&mount_point).map_err(io_error(&mount_point))?;
+    Ok(Some(content))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), RebuildError> {
+    fs_err::create_dir_all(to).map_err(io_error(to))?;
+    for entry in fs_err::read_dir(from).map_err(io_error(from))? {
+        let entry = entry.map_err(io_error(from))?;
+        let kind = entry.file_type().map_err(io_error(&entry.path()))?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            fs_err::copy(entry.path(), &target).map_err(io_error(&target))?;
+        }
+    }
+    Ok(())
+}
+
+/// GitHub's step files: `GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`.
+struct StepFiles {
+    host_env: PathBuf,
+    host_path: PathBuf,
+    inside_env: String,
+    inside_path: String,
+    inside_output: String,
+    inside_summary: String,
+}
+
+impl StepFiles {
+    fn create(host_dir: &str, inside_temp: &str, index: usize) -> Result<Self, RebuildError> {
+        let name = |kind: &str| format!("{kind}_{index}");
+        for kind in ["set_env", "add_path", "set_output", "step_summary"] {
+            let path = Path::new(host_dir).join(name(kind));
+            fs_err::write(&path, "").map_err(io_error(&path))?;
+        }
+        let inside = |kind: &str| format!("{inside_temp}/_runner_file_commands/{}", name(kind));
+        Ok(Self {
+            host_env: Path::new(host_dir).join(name("set_env")),
+            host_path: Path::new(host_dir).join(name("add_path")),
+            inside_env: inside("set_env"),
+            inside_path: inside("add_path"),
+            inside_output: inside("set_output"),
+            inside_summary: inside("step_summary"),
+        })
+    }
+
+    /// The variables and `PATH` entries the step added.
+    fn read(&self) -> Result<(BTreeMap<String, String>, Vec<String>), RebuildError> {
+        let env = fs_err::read_to_string(&self.host_env).map_err(io_error(&self.host_env))?;
+        let path = fs_err::read_to_string(&self.host_path).map_err(io_error(&self.host_path))?;
+        let paths = path.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
+        Ok((parse_env_file(&env), paths))
+    }
+}
+
+/// `NAME=value` lines and `NAME<<DELIMITER` blocks, as GitHub reads `GITHUB_ENV`.
+fn parse_env_file(text: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for inner in lines.by_ref() {
+                if inner == delimiter {
+                    break;
+                }
+                value.push(inner);
+            }
+            env.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            env.insert(name.to_string(), value.to_string());
+        }
+    }
+    env.retain(|name, _| !name.is_empty() && !name.eq_ignore_ascii_case("PATH") && !name.starts_with("NODE_OPTIONS"));
+    env
+}
+
+/// Lines of build output showing that the sandbox refused a write (a read-only file system) or a
+/// read of something it hides.
+fn denied_lines(log: &str, masks: &Masks) -> Vec<String> {
+    log.lines()
+        .filter(|line| {
+            line.contains("EROFS")
+                || line.contains("Read-only file system")
+                || ((line.contains("EACCES") || line.contains("Permission denied") || line.contains("EPERM"))
+                    && masks.mentioned_in(line))
+        })
+        .map(|line| line.trim().chars().take(300).collect())
+        .take(20)
+        .collect()
+}
+
+fn join(dir: &str, relative: &str) -> String {
+    if relative.is_empty() { dir.to_string() } else { format!("{dir}/{relative}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_env_files() {
+        let env = parse_env_file("A=1\nB=x=y\nMULTI<<EOF\nline 1\nline 2\nEOF\nPATH=/evil\nC=3\n");
+        assert_eq!(env["A"], "1");
+        assert_eq!(env["B"], "x=y");
+        assert_eq!(env["MULTI"], "line 1\nline 2");
+        assert_eq!(env["C"], "3");
+        assert!(!env.contains_key("PATH"), "PATH changes only through GITHUB_PATH");
+    }
+
+    #[test]
+    fn denials_are_read_only_writes_and_hidden_reads() {
+        let masks = Masks { dirs: vec!["/root".into()], files: vec![] };
+        let log = "ok\nsh: 1: cannot create /usr/x: Read-only file system\nError: EACCES: permission denied, open '/root/.npmrc'\nPermission denied: ./script.sh\n";
+        assert_eq!(denied_lines(log, &masks).len(), 2);
+    }
+
+    #[test]
+    fn package_script_steps_see_node_modules_bin() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let step = PlanStep {
+            origin: "x".into(),
+            script: "tsc".into(),
+            shell: Shell::Sh,
+            dir: "packages/a".into(),
+            env: BTreeMap::new(),
+            npm_bin_path: true,
+        };
+        let env = BTreeMap::from([("PATH".to_string(), "/usr/bin".to_string())]);
+        assert_eq!(
+            path_for(&step, &layout, &["/added".into()], &env),
+            "/added:/home/runner/work/r/r/packages/a/node_modules/.bin:/home/runner/work/r/r/packages/node_modules/.bin:\
+             /home/runner/work/r/r/node_modules/.bin:/usr/bin"
+        );
+    }
+}

@@ -1,0 +1,191 @@
+//! The sandbox: bubblewrap, set up so that a build can change only its checkout and its own home,
+//! sees the rest of the file system read-only, cannot see the user's home, credentials or agent
+//! sockets, and has no network but the registry relay.
+//!
+//! Layout inside: `/` read-only; fresh `/tmp`, `/var/tmp`, `/run` and `/home`; the user's home
+//! and `/root` replaced by empty directories nobody may enter (mode 000, and every capability
+//! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`
+//! replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
+//! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; the proxy
+//! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
+//! namespaces; the build dies with provdiff.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::init::InitArgs;
+use crate::plan::Layout;
+use crate::process;
+
+pub(crate) const INIT_PATH: &str = "/run/provdiff/init";
+pub(crate) const SOCKET_DIR: &str = "/run/provdiff/sock";
+
+/// What the sandbox hides, as paths a build might try.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Masks {
+    /// Replaced by directories nobody may enter.
+    pub dirs: Vec<PathBuf>,
+    /// Replaced by `/dev/null`.
+    pub files: Vec<PathBuf>,
+}
+
+impl Masks {
+    /// The user's home, `/root`, and the system's password hashes.
+    pub fn for_this_machine(layout: &Layout) -> Self {
+        let mut dirs = Vec::new();
+        let inside_home = Path::new(&layout.home);
+        for dir in std::env::var_os("HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/root")]) {
+            // The build's own home is mounted over the top; masking a parent of it would hide it.
+            if dir.is_absolute()
+                && dir.exists()
+                && dir != Path::new("/")
+                && !inside_home.starts_with(&dir)
+                && !dirs.contains(&dir)
+            {
+                dirs.push(dir);
+            }
+        }
+        let files = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .collect();
+        Self { dirs, files }
+    }
+
+    /// Whether a line of build output mentions a hidden path.
+    pub fn mentioned_in(&self, line: &str) -> bool {
+        self.dirs.iter().chain(&self.files).any(|path| path.to_str().is_some_and(|path| line.contains(path)))
+    }
+}
+
+/// Everything a bubblewrap invocation needs besides the step itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Bubblewrap {
+    pub program: PathBuf,
+    /// The build's home on the host, mounted at `layout.home`.
+    pub host_home: PathBuf,
+    pub layout: Layout,
+    pub masks: Masks,
+    /// The provdiff binary (the init) and the arguments before [`InitArgs`].
+    pub init: Vec<OsString>,
+    /// The proxy socket's directory on the host, when the build may reach the registry.
+    pub socket_dir: Option<PathBuf>,
+    /// An npm cache's `content-v2` to mount read-only in the build's cache (offline builds).
+    pub cache_content: Option<PathBuf>,
+    /// Directories of tools (Node.js installed under a home, say) to show read-only again.
+    pub tool_dirs: Vec<PathBuf>,
+    /// The size of the fresh `/tmp`.
+    pub tmp_size: u64,
+}
+
+impl Bubblewrap {
+    /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside).
+    pub fn command(&self, cwd: &str, init: &InitArgs) -> Command {
+        let mut command = Command::new(&self.program);
+        command.env_clear();
+        let mut args: Vec<OsString> = Vec::new();
+        let mut push = |items: &[&str]| args.extend(items.iter().map(OsString::from));
+        push(&["--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]);
+        push(&["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);
+        let tmp_size = self.tmp_size.to_string();
+        push(&["--size", &tmp_size, "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--tmpfs", "/home"]);
+        for dir in &self.masks.dirs {
+            // A tool installed under a hidden home must stay reachable: its home is then empty
+            // but enterable, holding only the tool.
+            let perms = if self.tool_dirs.iter().any(|tool| tool.starts_with(dir)) { "0755" } else { "0000" };
+            args.extend(["--perms".into(), perms.into(), "--tmpfs".into(), dir.clone().into_os_string()]);
+        }
+        for file in &self.masks.files {
+            args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
+        }
+        args.extend(["--bind".into(), self.host_home.clone().into_os_string(), OsString::from(&self.layout.home)]);
+        if let Some(content) = &self.cache_content {
+            let inside = format!("{}/.npm/_cacache/content-v2", self.layout.home);
+            args.extend(["--ro-bind".into(), content.clone().into_os_string(), inside.into()]);
+        }
+        if let Some(program) = self.init.first() {
+            args.extend(["--ro-bind".into(), program.clone(), INIT_PATH.into()]);
+        }
+        if let Some(dir) = &self.socket_dir {
+            args.extend(["--bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
+        }
+        for dir in &self.tool_dirs {
+            args.extend(["--ro-bind".into(), dir.clone().into_os_string(), dir.clone().into_os_string()]);
+        }
+        args.extend(["--chdir".into(), cwd.into(), "--".into(), INIT_PATH.into()]);
+        args.extend(self.init.iter().skip(1).cloned());
+        args.extend(init.to_args());
+        command.args(args);
+        command
+    }
+
+    /// Starts the sandbox once with nothing to run: `Err` says why it cannot be used.
+    pub fn probe(&self) -> Result<(), String> {
+        let command = self.command("/", &InitArgs { memory: None, proxy_socket: None, command: Vec::new() });
+        match process::run(command, Instant::now() + Duration::from_secs(60)) {
+            Ok(finished) if finished.exit.success() => Ok(()),
+            Ok(finished) => {
+                let output = finished.output.text();
+                let output = output.trim();
+                Err(if output.is_empty() { format!("bubblewrap {}", finished.exit) } else { output.to_string() })
+            }
+            Err(error) => Err(format!("{error}: {}", error.source)),
+        }
+    }
+}
+
+/// Finds `name` on the `PATH`.
+pub(crate) fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_home_is_never_masked_and_output_is_matched_against_masks() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let masks = Masks::for_this_machine(&layout);
+        assert!(masks.dirs.contains(&PathBuf::from("/root")));
+        assert!(!masks.dirs.iter().any(|dir| Path::new("/home/runner").starts_with(dir)));
+        assert!(masks.mentioned_in("cat: /root/.npmrc: Permission denied"));
+        assert!(!masks.mentioned_in("cat: /usr/x: Permission denied"));
+    }
+
+    #[test]
+    fn arguments() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let sandbox = Bubblewrap {
+            program: "bwrap".into(),
+            host_home: "/tmp/r/home".into(),
+            layout,
+            masks: Masks { dirs: vec!["/root".into()], files: vec!["/etc/shadow".into()] },
+            init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
+            socket_dir: Some("/tmp/r/sock".into()),
+            cache_content: None,
+            tool_dirs: vec![],
+            tmp_size: 1 << 30,
+        };
+        let init = InitArgs { memory: Some(10), proxy_socket: None, command: vec!["sh".into()] };
+        let command = sandbox.command("/home/runner/work/r/r", &init);
+        let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let text = args.join(" ");
+        assert!(text.starts_with("--die-with-parent --new-session --unshare-all --cap-drop ALL --ro-bind / /"));
+        assert!(text.contains("--perms 0000 --tmpfs /root"));
+        assert!(text.contains("--ro-bind /dev/null /etc/shadow"));
+        assert!(text.contains("--bind /tmp/r/home /home/runner"));
+        assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
+        assert!(text.ends_with("--chdir /home/runner/work/r/r -- /run/provdiff/init __rebuild-init --memory 10 -- sh"));
+        assert_eq!(command.get_envs().count(), 0, "the environment starts empty");
+    }
+}

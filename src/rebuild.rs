@@ -1,0 +1,344 @@
+//! `check --rebuild`: check out the attested commit, replay the attested build in the sandbox,
+//! repack what it produced and compare that with the package, in place of the source comparison.
+//! Without `--rebuild`, `check` never runs package code: it only says when a rebuild would be
+//! needed.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use provdiff_attest::VerifiedProvenance;
+use provdiff_core::{Code, Finding, Severity};
+use provdiff_git::Commit;
+use provdiff_npm::PublishedTarball;
+use provdiff_rebuild::{
+    BuildPlan, Difference, Layout, Outcome, PlanInputs, PlanSource, ProvenanceFacts, RebuildError, RebuildOptions,
+    RegistryUrl, SandboxChoice, Workdir,
+};
+use serde::Serialize;
+
+use crate::cli::RebuildArgs;
+use crate::report::CheckReport;
+
+/// The rebuild's part of the report.
+#[derive(Debug, Serialize)]
+pub struct RebuildInfo {
+    /// `built`, `failed`, `refused-by-sandbox`, or `not-needed` when the source alone
+    /// reproduces the package.
+    pub status: &'static str,
+    pub plan: Option<BuildPlan>,
+    pub build: Option<provdiff_rebuild::BuildRecord>,
+    /// The source comparison the rebuild replaced: how many package files the commit alone
+    /// reproduced, and how many only a build could produce.
+    pub before_rebuild: SourceOnly,
+    /// The rebuild's directory, when kept (`--rebuild-keep`).
+    pub kept_directory: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceOnly {
+    pub identical_files: usize,
+    pub package_files: usize,
+    pub build_outputs: usize,
+}
+
+/// Codes the comparison of a tree with the package produces; a rebuild's comparison replaces them.
+const COMPARISON_CODES: &[Code] = &[
+    Code::ContentDiffers,
+    Code::ModeDiffers,
+    Code::OnlyInPackage,
+    Code::BuildOutput,
+    Code::OnlyInSource,
+    Code::EncodingDiffers,
+    Code::SubmoduleNotPacked,
+    Code::SymlinkSkipped,
+    Code::UnreadablePath,
+];
+
+/// The hidden `__rebuild-init` command: the sandbox's first program.
+pub fn init(args: &[OsString]) -> Result<u8> {
+    let args = provdiff_rebuild::InitArgs::parse(args)?;
+    Ok(provdiff_rebuild::sandbox_init(&args)?)
+}
+
+fn facts<'a>(provenance: &'a VerifiedProvenance, built_at: &'a Option<String>) -> ProvenanceFacts<'a> {
+    let p = &provenance.provenance;
+    ProvenanceFacts {
+        built_at: built_at.as_deref(),
+        repository: &p.repository,
+        commit: &p.commit,
+        git_ref: p.git_ref.as_deref(),
+        workflow_path: p.workflow_path.as_deref(),
+        builder_id: &p.builder_id,
+    }
+}
+
+fn plan_at(
+    commit: &Commit<'_>,
+    package_dir: &str,
+    provenance: &VerifiedProvenance,
+    layout: &Layout,
+) -> Result<BuildPlan> {
+    let read = |path: &str| commit.read(path).ok();
+    let built_at = provenance.log_integrated_time.map(|time| time.to_string());
+    Ok(provdiff_rebuild::derive_plan(&PlanInputs {
+        read: &read,
+        package_dir,
+        provenance: facts(provenance, &built_at),
+        layout,
+    })?)
+}
+
+/// What builds the package before it is published, according to the attested workflow, for the
+/// source comparison to call files only in the package build outputs. Reads files only.
+pub fn build_hint(commit: &Commit<'_>, package_dir: &str, provenance: &VerifiedProvenance) -> Option<String> {
+    let layout = Layout::new(Layout::RUNNER_HOME, &provenance.provenance.repository);
+    let plan = plan_at(commit, package_dir, provenance, &layout).ok()?;
+    match (&plan.source, plan.steps.last()) {
+        (PlanSource::Workflow { path, .. }, Some(step)) => Some(format!("{path} {}", step.origin)),
+        _ => None,
+    }
+}
+
+/// Runs after the source comparison: without `--rebuild`, notes when one would be needed; with
+/// it, rebuilds and compares again.
+pub fn after_comparison(
+    args: &RebuildArgs,
+    report: &mut CheckReport,
+    published: &PublishedTarball,
+    commit: &Commit<'_>,
+    package_dir: &str,
+    provenance: &VerifiedProvenance,
+    context: &crate::check::SourceContext,
+) -> Result<()> {
+    let build_outputs = report.findings.iter().filter(|f| f.code == Code::BuildOutput).count();
+    if !args.rebuild {
+        if build_outputs > 0 {
+            report.findings.push(Finding::new(
+                Code::RebuildNeeded,
+                format!(
+                    "{build_outputs} file{} can only come from a build; `provdiff check --rebuild` replays the \
+                     attested build in a sandbox to prove {}",
+                    if build_outputs == 1 { "" } else { "s" },
+                    if build_outputs == 1 { "it" } else { "them" }
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let before_rebuild = SourceOnly {
+        identical_files: report.comparison.as_ref().map_or(0, |c| c.identical_files),
+        package_files: report.comparison.as_ref().map_or(0, |c| c.package_files),
+        build_outputs,
+    };
+    let unproven =
+        report.findings.iter().any(|f| COMPARISON_CODES.contains(&f.code) && f.severity >= Severity::Inconclusive);
+    if !unproven {
+        report.rebuild =
+            Some(RebuildInfo { status: "not-needed", plan: None, build: None, before_rebuild, kept_directory: None });
+        return Ok(());
+    }
+
+    let sandbox = if args.unsandboxed {
+        SandboxChoice::Unsandboxed
+    } else {
+        SandboxChoice::Bubblewrap { program: provdiff_rebuild::default_bubblewrap() }
+    };
+    let workdir = Workdir::create(&provenance.provenance.repository, !args.unsandboxed)?;
+    commit.checkout_to(&workdir.checkout_dir())?;
+    let plan = plan_at(commit, package_dir, provenance, workdir.layout())?;
+    let (registries, ca_file) = registries()?;
+    let options = RebuildOptions {
+        sandbox,
+        registries,
+        ca_file,
+        offline: args.rebuild_offline,
+        npm_cache: args.rebuild_offline.then(|| npm_cache(args)).transpose()?,
+        timeout: Duration::from_secs(args.rebuild_timeout),
+        memory: args.rebuild_memory.saturating_mul(1 << 20),
+        init: vec![
+            std::env::current_exe().context("cannot find provdiff's own executable")?.into_os_string(),
+            "__rebuild-init".into(),
+        ],
+    };
+    let record = match provdiff_rebuild::rebuild(&workdir, &plan, &options) {
+        Ok(record) => record,
+        Err(RebuildError::NoSandbox { program, reason }) => bail!(
+            "refusing to run the package's build: no working sandbox ({} failed: {reason}); install bubblewrap \
+             (Debian package `bubblewrap`) where it may create namespaces, or pass --unsandboxed to run the build \
+             without one",
+            program.display()
+        ),
+        Err(error) => return Err(error.into()),
+    };
+
+    let status = match &record.outcome {
+        Outcome::Built => "built",
+        Outcome::Failed { .. } => "failed",
+        Outcome::RefusedBySandbox { .. } => "refused-by-sandbox",
+    };
+    if record.outcome == Outcome::Built {
+        let package_root = workdir.checkout_dir().join(package_dir);
+        let built = provdiff_npm::DirSource::open(&package_root)?;
+        let checkout = workdir.checkout_dir();
+        let workspace = provdiff_npm::find_workspace(package_dir, |path| fs_err::read(checkout.join(path)).ok());
+        let previous_outputs: Vec<String> =
+            report.findings.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
+        report.findings.retain(|f| !COMPARISON_CODES.contains(&f.code));
+        let packed_tree =
+            crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;
+        // The build ran: a file it did not produce has no build left to explain it.
+        for finding in report.findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage))
+        {
+            let path = finding.path.clone().unwrap_or_default();
+            *finding = Finding::at(Code::OnlyInPackage, path, "not produced by rebuilding the attested commit");
+        }
+        let differing: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| {
+                matches!(f.code, Code::ContentDiffers | Code::ModeDiffers | Code::OnlyInPackage | Code::OnlyInSource)
+            })
+            .filter_map(|f| f.path.clone())
+            .collect();
+        let differences: Vec<Difference<'_>> = differing
+            .iter()
+            .map(|path| Difference {
+                path,
+                published: published.tree.get(path).map(|entry| &entry.content[..]),
+                rebuilt: packed_tree.get(path).map(|entry| &entry.content[..]),
+            })
+            .collect();
+        report.findings.extend(provdiff_rebuild::explain(&differences, &plan, &record));
+        let proven = previous_outputs.iter().filter(|path| !differing.contains(path)).count();
+        if proven > 0 {
+            report.findings.push(Finding::new(
+                Code::RebuildProven,
+                format!(
+                    "{proven} of the {} files only a build could produce were rebuilt from the attested commit and \
+                     match the package",
+                    previous_outputs.len()
+                ),
+            ));
+        }
+    }
+    report.findings.extend(provdiff_rebuild::rebuild_findings(&plan, &record));
+    if args.unsandboxed {
+        report.findings.push(Finding::new(
+            Code::RebuildUnsandboxed,
+            "the build ran without a sandbox (--unsandboxed): it could read and change anything you can",
+        ));
+    }
+    if record.outcome == Outcome::Built && (!record.denials.is_empty() || !record.refused_connections.is_empty()) {
+        let what: Vec<String> = record
+            .denials
+            .iter()
+            .cloned()
+            .chain(record.refused_connections.iter().map(|r| format!("refused {r}")))
+            .collect();
+        report.findings.push(Finding::new(
+            Code::RebuildSandboxDenied,
+            format!("the build went on after the sandbox refused it: {}", what.join("; ")),
+        ));
+    }
+    let kept_directory = args.rebuild_keep.then(|| workdir.keep().display().to_string());
+    report.rebuild =
+        Some(RebuildInfo { status, plan: Some(plan), build: Some(record), before_rebuild, kept_directory });
+    Ok(())
+}
+
+/// The registries the build's npm uses, and the certificate authorities npm trusts: npm's
+/// configuration, as `provdiff-registry` resolves it.
+fn registries() -> Result<(Vec<RegistryUrl>, Option<PathBuf>)> {
+    let config = provdiff_registry::RegistryConfig::from_process(None).context("cannot find npm's registry")?;
+    let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
+    for (scope, registry) in config.scoped_registries() {
+        registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
+    }
+    Ok((registries, config.ca_file().map(|(path, _)| path)))
+}
+
+/// `--rebuild-cache`, else npm's `cache` setting, else `~/.npm`.
+fn npm_cache(args: &RebuildArgs) -> Result<PathBuf> {
+    if let Some(dir) = &args.rebuild_cache {
+        return Ok(dir.clone());
+    }
+    if let Ok(config) = provdiff_registry::RegistryConfig::from_process(None)
+        && let Some((value, _)) = config.get("cache")
+    {
+        return Ok(PathBuf::from(value));
+    }
+    let home = std::env::var_os("HOME").context("no --rebuild-cache and no HOME to find npm's cache in")?;
+    Ok(PathBuf::from(home).join(".npm"))
+}
+
+/// Why the rebuild did not produce a comparison, for the error line after the report.
+pub fn failure(report: &CheckReport) -> Option<String> {
+    let build = report.rebuild.as_ref()?.build.as_ref()?;
+    match &build.outcome {
+        Outcome::Built => None,
+        Outcome::Failed { reason, .. } => Some(format!("the rebuild failed: {reason}")),
+        Outcome::RefusedBySandbox { reason, .. } => Some(format!("the sandbox refused the build: {reason}")),
+    }
+}
+
+/// The rebuild's lines of the human report.
+pub fn write_human(out: &mut impl std::io::Write, info: &RebuildInfo) -> std::io::Result<()> {
+    let (Some(plan), Some(build)) = (&info.plan, &info.build) else {
+        return writeln!(out, "rebuild     not needed: the attested commit alone reproduces the package");
+    };
+    let from = match &plan.source {
+        PlanSource::Workflow { path, job, publish_step } => {
+            format!("{path}, job {job}, the steps before its publish command ({publish_step})")
+        }
+        PlanSource::Lifecycle { reason } => format!("the {} lifecycle ({reason})", plan.package_manager.kind.program()),
+    };
+    let result = match &build.outcome {
+        Outcome::Built => format!("built in {:.1} s", build.seconds),
+        Outcome::Failed { reason, .. } => format!("FAILED after {:.1} s: {reason}", build.seconds),
+        Outcome::RefusedBySandbox { reason, .. } => {
+            format!("REFUSED BY THE SANDBOX after {:.1} s: {reason}", build.seconds)
+        }
+    };
+    writeln!(out, "rebuild     {result}")?;
+    writeln!(out, "            plan      {from}")?;
+    writeln!(out, "            sandbox   {}", build.sandbox)?;
+    writeln!(out, "            network   {}", build.network)?;
+    let tool = |used: &Option<String>, asked: &Option<provdiff_rebuild::VersionRequest>| {
+        let used = used.as_deref().unwrap_or("unknown");
+        match asked {
+            Some(asked) => format!("{used} ({} asks for {})", asked.source, asked.version),
+            None => used.to_string(),
+        }
+    };
+    writeln!(out, "            node      {}", tool(&build.node_version, &plan.node))?;
+    writeln!(out, "            npm       {}", tool(&build.npm_version, &plan.npm))?;
+    writeln!(
+        out,
+        "            before    {} of {} package files came from the commit alone; {} needed the build",
+        info.before_rebuild.identical_files, info.before_rebuild.package_files, info.before_rebuild.build_outputs
+    )?;
+    for (index, step) in build.steps.iter().enumerate() {
+        let status = match step.exit {
+            Some(exit) if exit.success() => format!("ok, {:.1} s", step.seconds),
+            Some(exit) => format!("{exit} after {:.1} s", step.seconds),
+            None => "not started".to_string(),
+        };
+        let dir = if step.dir.is_empty() { String::new() } else { format!(" (in {})", step.dir) };
+        writeln!(out, "            [{}]       {}{dir}: {status}", index + 1, step.origin)?;
+        for line in step.script.lines() {
+            writeln!(out, "                $ {line}")?;
+        }
+        if !step.exit.is_some_and(provdiff_rebuild::Exit::success) {
+            let lines: Vec<&str> = step.log.lines().collect();
+            for line in &lines[lines.len().saturating_sub(25)..] {
+                writeln!(out, "                | {line}")?;
+            }
+        }
+    }
+    if let Some(dir) = &info.kept_directory {
+        writeln!(out, "            kept      {dir}")?;
+    }
+    Ok(())
+}

