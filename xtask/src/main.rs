@@ -4,6 +4,7 @@
 mod bench;
 mod bench_check;
 mod bench_diff;
+mod bench_pack;
 mod bench_rebuild;
 mod deflate;
 mod example;
@@ -109,6 +110,16 @@ enum BenchTarget {
         #[arg(long = "repo", value_name = "CASE=PATH")]
         repos: Vec<String>,
     },
+    /// `provdiff pack` against `npm pack --dry-run` (the machine's npm), whole processes on the
+    /// same trees: extracted published packages of xtask/real-packages.txt.
+    Pack {
+        /// Timed runs of each tool per package (the median is reported).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Packages of xtask/real-packages.txt to pack (NAME or NAME@VERSION).
+        #[arg(long, value_delimiter = ',', default_value = "ms@2.1.3,semver@7.7.1,typescript@5.8.3")]
+        packages: Vec<String>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -137,6 +148,7 @@ fn main() -> Result<()> {
         Task::Bench { target: BenchTarget::Check { runs, history } } => bench_check::check(&root, runs, history),
         Task::Bench { target: BenchTarget::Diff { write_pair: Some(dir), .. } } => bench_diff::write_pair_to(&dir),
         Task::Bench { target: BenchTarget::Diff { runs, write_pair: None } } => bench_diff::diff(&root, runs),
+        Task::Bench { target: BenchTarget::Pack { runs, packages } } => bench_pack::pack(&root, &packages, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
         Task::Bench { target: BenchTarget::Rebuild { repos } } => bench_rebuild::rebuild(&root, &repos),
     }
