@@ -52,6 +52,8 @@ const LONG_HASH_BITS: u32 = 15;
 /// Chain budgets from which the long chains pay for their upkeep (levels 8 and 9).
 const LONG_CHAINS_FROM_BUDGET: usize = 1024;
 
+/// Parts per thread in a batch of the parallel parse.
+const PARTS_PER_THREAD: usize = 2;
 /// Inputs from this size are parsed on several threads, when the machine has them.
 const PARALLEL_FROM: usize = 1 << 20;
 /// At most this many threads parse one input.
@@ -141,10 +143,14 @@ struct ParallelStats {
     farthest_meeting: usize,
 }
 
-/// `input` compressed by parsing parts of it (`segment` bytes each) on `threads` threads, then
+/// `input` compressed by parsing parts of it (`segment` bytes each) on `threads` threads and
 /// replaying the joined parse in one engine; the stream is exactly the sequential engine's.
 /// `None` if the input is too large for the recorded positions, or if anything did not fit
 /// (never expected; the caller then compresses sequentially).
+///
+/// The parts go in batches of [`PARTS_PER_THREAD`] per thread: while the workers parse one
+/// batch, this thread joins and replays the one before, and the recorded parse in memory stays
+/// bounded by two batches (a recorded loop top is 8 bytes, up to one per input byte).
 fn compress_parallel<K: HashKey, const LONG: bool>(
     input: &[u8],
     config: Config,
@@ -160,55 +166,148 @@ fn compress_parallel<K: HashKey, const LONG: bool>(
     let count = live_from.div_ceil(segment).max(1);
     let starts: Vec<usize> = (0..count).map(|i| i * segment).collect();
     let ends: Vec<usize> = (0..count).map(|i| ((i + 1) * segment + overlap).min(live_from)).collect();
-
-    // Each worker takes the next part when it finishes one: parts differ in cost.
-    let taken = std::sync::atomic::AtomicUsize::new(0);
-    let (starts, ends, taken) = (&starts, &ends, &taken);
-    let parsed: Vec<Vec<(usize, Vec<Step>)>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.clamp(1, count))
-            .map(|_| {
-                scope.spawn(move || {
-                    let mut parsed = Vec::new();
-                    loop {
-                        let i = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= count {
-                            return parsed;
-                        }
-                        parsed.push((i, record::<K, LONG>(input, config, starts[i], ends[i])));
-                    }
-                })
-            })
-            .collect();
-        workers.into_iter().map(|worker| worker.join().ok()).collect::<Option<Vec<_>>>()
-    })?;
-    let mut traces: Vec<Vec<Step>> = vec![Vec::new(); count];
-    for (i, trace) in parsed.into_iter().flatten() {
-        traces[i] = trace;
-    }
-
-    let mut stats = ParallelStats::default();
-    let mut parse = std::mem::take(&mut traces[0]);
-    for (i, next) in traces.iter().enumerate().skip(1) {
-        match meeting(&parse, next, starts[i]) {
-            Some((mine, theirs)) => {
-                stats.farthest_meeting = stats.farthest_meeting.max(next[theirs].at as usize - starts[i]);
-                parse.truncate(mine);
-                parse.extend_from_slice(&next[theirs..]);
-                stats.joined += 1;
-            }
-            None => {
-                let from = parse.iter().rposition(|step| step.clean())?;
-                let at = parse[from].at as usize;
-                parse.truncate(from);
-                parse.extend(record::<K, LONG>(input, config, at, ends[i]));
-                stats.reparsed += 1;
-            }
-        }
-    }
+    let (starts, ends) = (&starts, &ends);
+    let parts = Parts { input, config, starts, ends, threads: threads.max(1) };
+    let batch = parts.threads * PARTS_PER_THREAD;
 
     let mut engine = Deflater::<K, LONG>::new(input, config, None);
-    engine.mode = Mode::Replay { steps: &parse, next: 0, insert_from: live_from.saturating_sub(WSIZE), live_from };
-    engine.run().ok().map(|stream| (stream, stats))
+    engine.mode = Mode::Replay {
+        steps: Vec::new(),
+        next: 0,
+        final_to: 0,
+        insert_from: live_from.saturating_sub(WSIZE),
+        live_from,
+    };
+    let mut joined = Joined::default();
+    let mut traces = parts.parse::<K, LONG>(0..batch.min(count))?;
+    let mut first = 0;
+    let mut finished = false;
+    while first < count {
+        let next_first = (first + batch).min(count);
+        let next = next_first..(next_first + batch).min(count);
+        let parts = &parts;
+        let current = std::mem::take(&mut traces);
+        let (parsed, replayed) = std::thread::scope(|scope| {
+            let workers = scope.spawn(move || parts.parse::<K, LONG>(next));
+            let replayed = joined.add::<K, LONG>(parts, first, current, &mut engine);
+            (workers.join().ok().flatten(), replayed)
+        });
+        finished = replayed?;
+        traces = parsed?;
+        first = next_first;
+    }
+    // The last part's steps are final to the end: the engine went on to the end of the input.
+    if !finished {
+        return None;
+    }
+    engine.finish().ok().map(|stream| (stream, joined.stats))
+}
+
+/// Recorded parses in flight for one parts' plan.
+struct Parts<'a> {
+    input: &'a [u8],
+    config: Config,
+    starts: &'a [usize],
+    ends: &'a [usize],
+    threads: usize,
+}
+
+impl Parts<'_> {
+    /// The recorded parses of the parts `range`, each worker taking the next part when it
+    /// finishes one (parts differ in cost). `None` if a worker failed.
+    fn parse<K: HashKey, const LONG: bool>(&self, range: std::ops::Range<usize>) -> Option<Vec<Vec<Step>>> {
+        if range.is_empty() {
+            return Some(Vec::new());
+        }
+        let taken = std::sync::atomic::AtomicUsize::new(range.start);
+        let (taken, end) = (&taken, range.end);
+        let parsed: Vec<Vec<(usize, Vec<Step>)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..self.threads.min(range.len()))
+                .map(|_| {
+                    scope.spawn(move || {
+                        let mut parsed = Vec::new();
+                        loop {
+                            let i = taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i >= end {
+                                return parsed;
+                            }
+                            let trace = record::<K, LONG>(self.input, self.config, self.starts[i], self.ends[i]);
+                            parsed.push((i, trace));
+                        }
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|worker| worker.join().ok()).collect::<Option<Vec<_>>>()
+        })?;
+        let mut traces = vec![Vec::new(); range.len()];
+        for (i, trace) in parsed.into_iter().flatten() {
+            traces[i - range.start] = trace;
+        }
+        Some(traces)
+    }
+}
+
+/// The joined parse: what is known final has gone to the replaying engine, the rest waits for
+/// the next part to meet it.
+#[derive(Debug, Default)]
+struct Joined {
+    /// Steps of the true parse not yet final: from the start of the next part on.
+    pending: Vec<Step>,
+    /// Position of the last clean step handed to the engine.
+    last_clean_fed: Option<usize>,
+    stats: ParallelStats,
+}
+
+impl Joined {
+    /// Joins the parses of the parts from `first` (`traces`, in order) to the parse so far, hands
+    /// the final steps to `engine` and replays them: whether the engine reached the end of the
+    /// input. `None` if the parse cannot be joined or replayed.
+    fn add<K: HashKey, const LONG: bool>(
+        &mut self,
+        parts: &Parts<'_>,
+        first: usize,
+        traces: Vec<Vec<Step>>,
+        engine: &mut Deflater<'_, K, LONG>,
+    ) -> Option<bool> {
+        for (offset, trace) in traces.into_iter().enumerate() {
+            let i = first + offset;
+            if i == 0 {
+                self.pending = trace;
+            } else {
+                let start = parts.starts[i];
+                match meeting(&self.pending, &trace, start) {
+                    Some((mine, theirs)) => {
+                        self.stats.farthest_meeting =
+                            self.stats.farthest_meeting.max(trace[theirs].at as usize - start);
+                        self.pending.truncate(mine);
+                        self.pending.extend_from_slice(&trace[theirs..]);
+                        self.stats.joined += 1;
+                    }
+                    None => {
+                        // Parse the part again from the last clean state of the true parse.
+                        let fed_to = start;
+                        let pending_clean = self.pending.iter().rposition(|step| step.clean());
+                        let from = match pending_clean {
+                            Some(index) => self.pending[index].at as usize,
+                            None => self.last_clean_fed?,
+                        };
+                        self.pending.retain(|step| (step.at as usize) < from);
+                        let again = record::<K, LONG>(parts.input, parts.config, from, parts.ends[i]);
+                        self.pending.extend(again.into_iter().filter(|step| step.at as usize >= fed_to));
+                        self.stats.reparsed += 1;
+                    }
+                }
+            }
+            // What comes before the next part's start is final.
+            let final_to = parts.starts.get(i + 1).copied().unwrap_or(usize::MAX);
+            let split = self.pending.partition_point(|step| (step.at as usize) < final_to);
+            if let Some(clean) = self.pending[..split].iter().rev().find(|step| step.clean()) {
+                self.last_clean_fed = Some(clean.at as usize);
+            }
+            engine.feed(self.pending.drain(..split), final_to);
+        }
+        engine.lazy().ok()
+    }
 }
 
 /// The searches of the sequential parse at the loop tops from `start` to `until` (absolute
@@ -277,16 +376,17 @@ impl Step {
 
 /// What the lazy parser does at each loop top.
 #[derive(Debug)]
-enum Mode<'a> {
+enum Mode {
     /// zlib: insert every string, search, emit.
     Live,
     /// A worker of the parallel parse: insert and search as zlib does, emit nothing, and record
     /// each loop top until the absolute position `until`.
     Record { steps: Vec<Step>, until: usize },
     /// Emit the stream of a recorded parse: below `live_from`, each loop top's search is the
-    /// next of `steps`; strings are inserted from `insert_from` on, so that the searches from
+    /// next of `steps`, which are final up to the position `final_to` (the parser pauses there
+    /// for more); strings are inserted from `insert_from` on, so that the searches from
     /// `live_from` to the end are this engine's own.
-    Replay { steps: &'a [Step], next: usize, insert_from: usize, live_from: usize },
+    Replay { steps: Vec<Step>, next: usize, final_to: usize, insert_from: usize, live_from: usize },
 }
 
 /// What happened at a loop top.
@@ -296,7 +396,7 @@ enum Search {
     Skipped,
     /// It returned this length.
     Length(usize),
-    /// A worker reached the end of its part.
+    /// A worker reached the end of its part, or a replaying engine the end of its final steps.
     Done,
 }
 
@@ -352,7 +452,11 @@ struct Deflater<'a, K, const LONG: bool> {
     found: bool,
     /// The absolute input position of window position 0.
     origin: usize,
-    mode: Mode<'a>,
+    /// The lazy parser's state between two calls (a replaying engine pauses): the length of the
+    /// match in hand, and whether the byte before `strstart` awaits its decision.
+    match_length: usize,
+    match_available: bool,
+    mode: Mode,
 }
 
 impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
@@ -378,22 +482,39 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             head_rank: if LONG { vec![0; HASH_SIZE] } else { Vec::new() },
             found: false,
             origin: 0,
+            match_length: MIN_MATCH - 1,
+            match_available: false,
             mode: Mode::Live,
         }
     }
 
     fn run(mut self) -> Result<Vec<u8>, Stop> {
         if self.config.lazy {
-            self.lazy()?
+            self.lazy()?;
         } else {
-            self.greedy()?
-        };
-        if let Mode::Replay { steps, next, .. } = self.mode
-            && next != steps.len()
+            self.greedy()?;
+        }
+        self.finish()
+    }
+
+    /// The finished stream, once the parser has reached the end of the input.
+    fn finish(self) -> Result<Vec<u8>, Stop> {
+        if let Mode::Replay { steps, next, .. } = &self.mode
+            && *next != steps.len()
         {
             return Err(Stop::Desync);
         }
         Ok(self.out.finish()?)
+    }
+
+    /// Hands a replaying engine the next final steps of the parse, final up to `final_to`.
+    fn feed(&mut self, more: impl Iterator<Item = Step>, final_to: usize) {
+        if let Mode::Replay { steps, next, final_to: known, .. } = &mut self.mode {
+            steps.drain(..*next);
+            *next = 0;
+            steps.extend(more);
+            *known = final_to;
+        }
     }
 
     /// Inserts the strings before `until` (a window position) without parsing them: a worker's
@@ -660,14 +781,17 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
                 }
                 Ok(search)
             }
-            Mode::Replay { steps, next, insert_from, live_from } => {
+            Mode::Replay { ref steps, next, final_to, insert_from, live_from } => {
                 if at >= live_from {
                     return Ok(self.live_search(prev_length));
                 }
+                if at >= final_to {
+                    return Ok(Search::Done);
+                }
+                let step = steps.get(next).copied().ok_or(Stop::Desync)?;
                 if at >= insert_from && self.lookahead >= MIN_MATCH {
                     self.insert(self.strstart);
                 }
-                let step = steps.get(next).copied().ok_or(Stop::Desync)?;
                 if step.at as usize != at || step.clean() != clean {
                     return Err(Stop::Desync);
                 }
@@ -708,10 +832,12 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
 
     /// `deflate_slow`: a match found at one position is emitted only if the next position has
     /// no longer match; otherwise the first byte goes out as a literal and the decision moves on.
-    fn lazy(&mut self) -> Result<(), Stop> {
-        let mut match_length = MIN_MATCH - 1;
-        // Whether the byte before `strstart` still awaits its decision.
-        let mut match_available = false;
+    ///
+    /// Returns whether it reached the end of the input: a replaying engine pauses at the end of
+    /// the steps it has, in a state [`Self::lazy`] resumes from.
+    fn lazy(&mut self) -> Result<bool, Stop> {
+        let mut match_length = self.match_length;
+        let mut match_available = self.match_available;
         let emit = !matches!(self.mode, Mode::Record { .. });
         loop {
             if self.lookahead < MIN_LOOKAHEAD {
@@ -723,10 +849,14 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             let prev_length = match_length;
             let prev_match = self.match_start;
             let clean = !match_available && prev_length == MIN_MATCH - 1;
+            let search = self.search(prev_length, clean)?;
+            if let Search::Done = search {
+                (self.match_length, self.match_available) = (match_length, match_available);
+                return Ok(false);
+            }
             match_length = MIN_MATCH - 1;
-            match self.search(prev_length, clean)? {
-                Search::Done => return Ok(()),
-                Search::Skipped => {}
+            match search {
+                Search::Done | Search::Skipped => {}
                 Search::Length(length) => {
                     match_length = length;
                     // A stale `match_start` can be "before" the window here; zlib's unsigned
@@ -775,12 +905,13 @@ impl<'a, K: HashKey, const LONG: bool> Deflater<'a, K, LONG> {
             }
         }
         if !emit {
-            return Ok(());
+            return Ok(true);
         }
         if match_available {
             self.block.literal(self.window[self.strstart - 1]);
         }
-        Ok(self.flush_block(true)?)
+        self.flush_block(true)?;
+        Ok(true)
     }
 }
 
@@ -932,7 +1063,10 @@ mod tests {
                     Deflater::<K, false>::new(&input, config, None).run()
                 };
                 let sequential = sequential.unwrap();
-                for (threads, segment, overlap) in [(2, 160 << 10, OVERLAP), (3, 2 * WSIZE, 300)] {
+                // One batch; batches of two parts; batches of six with re-parsed parts.
+                for (threads, segment, overlap) in
+                    [(2, 160 << 10, OVERLAP), (1, 2 * WSIZE, OVERLAP), (3, 2 * WSIZE, 300)]
+                {
                     let parallel = if long {
                         compress_parallel::<K, true>(&input, config, threads, segment, overlap)
                     } else {
