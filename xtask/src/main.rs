@@ -4,12 +4,14 @@
 mod bench;
 mod bench_check;
 mod bench_diff;
+mod bench_pack;
 mod bench_rebuild;
 mod deflate;
 mod example;
 mod npm_versions;
 mod pack_tools;
 mod process;
+mod real_packages;
 mod rebuild_deps;
 mod trust;
 
@@ -54,6 +56,17 @@ enum Task {
         #[arg(long)]
         crc32c_node: Option<String>,
     },
+    /// Repack real published packages with real npm releases and with provdiff, and compare the
+    /// `.tgz` files byte for byte (xtask/real-packages.txt); results go to docs/BENCHMARKS.md.
+    RealPackages {
+        /// npm releases installed by `cargo xtask npm-versions` to repack with, besides the
+        /// machine's npm (comma-separated, or `all` for every release of tests/npm/versions.txt).
+        #[arg(long, value_delimiter = ',', default_value = "9.9.4,10.9.8,11.21.2")]
+        npm: Vec<String>,
+        /// Run only these packages (by name); the results are then printed, not written.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
     /// Measure provdiff side by side with its peers; results go to docs/BENCHMARKS.md.
     Bench {
         #[command(subcommand)]
@@ -97,6 +110,16 @@ enum BenchTarget {
         #[arg(long = "repo", value_name = "CASE=PATH")]
         repos: Vec<String>,
     },
+    /// `provdiff pack` against `npm pack --dry-run` (the machine's npm), whole processes on the
+    /// same trees: extracted published packages of xtask/real-packages.txt.
+    Pack {
+        /// Timed runs of each tool per package (the median is reported).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Packages of xtask/real-packages.txt to pack (NAME or NAME@VERSION).
+        #[arg(long, value_delimiter = ',', default_value = "ms@2.1.3,semver@7.7.1,typescript@5.8.3")]
+        packages: Vec<String>,
+    },
     /// Time provdiff's deflate engines against flate2 on a `.tar` or `.tgz`.
     Deflate {
         /// The tarball to compress; a `.tgz` is unpacked first and `reproduce` is timed on it.
@@ -117,10 +140,15 @@ fn main() -> Result<()> {
         Task::DeflateVectors { node, python, crc32c_node } => {
             deflate::vectors(&root, &node, &python, crc32c_node.as_deref())
         }
+        Task::RealPackages { npm, only } => {
+            let npm = if npm.iter().any(|v| v == "all") { npm_versions::versions(&root)? } else { npm };
+            real_packages::run_all(&root, &npm, &only)
+        }
         Task::Bench { target: BenchTarget::Verify { iterations, runs } } => bench::verify(&root, iterations, runs),
         Task::Bench { target: BenchTarget::Check { runs, history } } => bench_check::check(&root, runs, history),
         Task::Bench { target: BenchTarget::Diff { write_pair: Some(dir), .. } } => bench_diff::write_pair_to(&dir),
         Task::Bench { target: BenchTarget::Diff { runs, write_pair: None } } => bench_diff::diff(&root, runs),
+        Task::Bench { target: BenchTarget::Pack { runs, packages } } => bench_pack::pack(&root, &packages, runs),
         Task::Bench { target: BenchTarget::Deflate { path, runs } } => deflate::bench(&path, runs),
         Task::Bench { target: BenchTarget::Rebuild { repos } } => bench_rebuild::rebuild(&root, &repos),
     }

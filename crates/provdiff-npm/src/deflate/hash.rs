@@ -95,7 +95,7 @@ pub(super) struct ChromiumKey;
 impl HashKey for ChromiumKey {
     #[inline(always)]
     fn key(window: &[u8], at: usize) -> usize {
-        let word = u32::from_le_bytes([window[at], window[at + 1], window[at + 2], window[at + 3]]);
+        let word = super::lz77::load_u32(window, at);
         ((word.wrapping_add(1).wrapping_mul(66521) >> 16) & HASH_MASK) as usize
     }
 }
