@@ -267,7 +267,7 @@ pub fn settle_files(files: &mut [FileStatus], findings: &[Finding]) {
 }
 
 /// How many files have each status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FileCounts {
     pub identical: usize,
     pub explained: usize,

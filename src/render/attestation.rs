@@ -43,7 +43,7 @@ pub struct Predicate {
     pub source: Option<Source>,
     pub tool: Tool,
     /// Files by status.
-    pub files: Counts,
+    pub files: FileCounts,
     pub findings: Vec<PredicateFinding>,
     /// When the statement was made (RFC 3339, UTC; `SOURCE_DATE_EPOCH` when set).
     pub timestamp: String,
@@ -55,29 +55,6 @@ pub struct Source {
     pub commit: String,
     /// The package's directory in the repository (`""` for the root).
     pub directory: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Counts {
-    pub identical: usize,
-    pub explained: usize,
-    pub inconclusive: usize,
-    pub mismatch: usize,
-    pub only_in_package: usize,
-    pub only_in_source: usize,
-}
-
-impl From<FileCounts> for Counts {
-    fn from(counts: FileCounts) -> Self {
-        Self {
-            identical: counts.identical,
-            explained: counts.explained,
-            inconclusive: counts.inconclusive,
-            mismatch: counts.mismatch,
-            only_in_package: counts.only_in_package,
-            only_in_source: counts.only_in_source,
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -113,7 +90,7 @@ pub fn statement(
             verdict,
             source,
             tool: Tool::current(),
-            files: counts.into(),
+            files: counts,
             findings: findings
                 .iter()
                 .map(|finding| PredicateFinding {
