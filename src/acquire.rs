@@ -74,6 +74,10 @@ pub struct RegistryInfo {
     pub tarball_url: String,
     pub origins: provdiff_registry::Origins,
     pub signatures: provdiff_registry::SignatureReport,
+    /// `_npmVersion` of the version's metadata: the npm that published it, as the registry
+    /// recorded it (full packuments only; unsigned, so it only chooses which rules to try first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub npm_version: Option<String>,
 }
 
 /// Everything `check` compares.
@@ -278,6 +282,7 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
             tarball_url: version.dist.tarball.to_string(),
             origins: version.origins,
             signatures: version.signatures.clone(),
+            npm_version: version.manifest.get("_npmVersion").and_then(serde_json::Value::as_str).map(str::to_string),
         }),
         findings,
     })

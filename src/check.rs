@@ -154,18 +154,23 @@ pub fn published_manifest(published: &PublishedTarball, origin: &str) -> Result<
 }
 
 /// The npm rules to pack with: the npm version the provenance names (SLSA v0.2 builders are
-/// `https://github.com/npm/cli@9.4.2`), else every known rule set, keeping the one that
-/// reproduces the package best.
-fn candidate_rules(provenance: &VerifiedProvenance) -> (Vec<NpmRules>, RulesSource) {
+/// `https://github.com/npm/cli@9.4.2`); else every known rule set, the one the registry's metadata
+/// names first, keeping the one that reproduces the package best. The registry's `_npmVersion` is
+/// not signed, so it only orders the candidates: a wrong one cannot hide a difference, since
+/// every candidate is compared with the package in full.
+fn candidate_rules(provenance: &VerifiedProvenance, registry_npm: Option<&str>) -> (Vec<NpmRules>, Option<NpmRules>) {
     let from_builder = provenance
         .provenance
         .builder_id
         .strip_prefix("https://github.com/npm/cli@")
         .and_then(NpmRules::for_npm_version);
-    match from_builder {
-        Some(rules) => (vec![rules], RulesSource::Provenance),
-        None => (NpmRules::ALL.iter().rev().copied().collect(), RulesSource::Inferred),
+    if let Some(rules) = from_builder {
+        return (vec![rules], None);
     }
+    let from_registry = registry_npm.and_then(NpmRules::for_npm_version);
+    let mut candidates: Vec<NpmRules> = from_registry.into_iter().collect();
+    candidates.extend(NpmRules::ALL.iter().rev().copied().filter(|rules| Some(*rules) != from_registry));
+    (candidates, from_registry)
 }
 
 /// Packs `source`, compares it with the package and records both in the report; returns the
@@ -193,7 +198,9 @@ pub(crate) fn compare(
         max_diff_lines: CompareOptions::DEFAULT_MAX_DIFF_LINES,
         publish: context.publish.clone(),
     };
-    let (candidates, rules_source) = candidate_rules(provenance);
+    let registry_npm = report.registry.as_ref().and_then(|registry| registry.npm_version.as_deref());
+    let (candidates, registry_rules) = candidate_rules(provenance, registry_npm);
+    let single = candidates.len() == 1 && registry_rules.is_none();
     let mut best: Option<(usize, Packed, provdiff_diff::TreeComparison)> = None;
     for rules in candidates {
         let packed = provdiff_npm::pack(source, rules, workspace)
@@ -206,6 +213,13 @@ pub(crate) fn compare(
         }
     }
     let Some((_, mut packed, comparison)) = best else { bail!("no npm rule set to pack with") };
+    let rules_source = if single {
+        RulesSource::Provenance
+    } else if registry_rules == Some(packed.list.rules) {
+        RulesSource::Registry
+    } else {
+        RulesSource::Inferred
+    };
     // The gzip layer depends on the publisher's Node.js and CPU, not on the source: with equal
     // tar streams, compress the way the publisher's zlib did if a known engine reproduces it.
     let gzip_engine = if comparison.entries_equal() && packed.tar == published.tar {

@@ -52,6 +52,9 @@ pub struct SourceInfo {
 pub enum RulesSource {
     /// The provenance names the npm version that built the package.
     Provenance,
+    /// The registry's metadata (`_npmVersion`) names it, and its rules reproduce the package at
+    /// least as well as any other's.
+    Registry,
     /// Unknown; provdiff tried every rule set and kept the one that reproduces the package best.
     Inferred,
 }

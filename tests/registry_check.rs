@@ -211,6 +211,31 @@ fn a_faithful_release_is_identical_and_a_second_check_uses_only_the_cache() {
 }
 
 #[test]
+fn the_npm_version_in_the_registry_metadata_is_tried_first_and_reported() {
+    let world = World::new();
+    let release = world.release("widget", &widget_files(), "", |_| {});
+    let spec = format!("{}@{}", release.name, release.version);
+    let run = world.check(&spec, &[]);
+    assert_eq!(run.json()["comparison"]["npm_rules_source"], "inferred", "{}", run.stdout);
+    assert!(run.json()["registry"].get("npm_version").is_none());
+
+    // Only the full document carries `_npmVersion`; this one makes the client read it.
+    let mut version = TestVersion::new(&release.name, &release.version, release.tarball.clone());
+    version.attestations = Some(world.attestations(&release, &format!("{OWNER}widget")));
+    version.npm_version = Some("10.9.8".to_string());
+    version.abbreviated_without_dist = true;
+    world.registry.publish(version);
+    fs_err::remove_dir_all(world.path("cache")).unwrap();
+    let run = world.check(&spec, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "identical");
+    assert_eq!(report["registry"]["npm_version"], "10.9.8");
+    assert_eq!(report["comparison"]["npm_rules_source"], "registry", "{}", run.stdout);
+    assert_eq!(report["comparison"]["npm_rules"], "npm-10.9.6", "{}", run.stdout);
+}
+
+#[test]
 fn a_tampered_release_is_a_mismatch_naming_the_file() {
     let world = World::new();
     let release = world.release("widget", &widget_files(), "", |files| {

@@ -475,6 +475,7 @@ mod facts {
             }
             let rules_source = match comparison.npm_rules_source {
                 RulesSource::Provenance => "named by the provenance",
+                RulesSource::Registry => "named by the registry's metadata",
                 RulesSource::Inferred => "inferred",
             };
             facts.push(Fact::text("File selection", format!("{} ({rules_source})", comparison.npm_rules.describe())));

@@ -191,6 +191,7 @@ pub fn write_check(out: &mut dyn Write, report: &CheckReport, style: Style) -> R
             )?;
             let source = match comparison.npm_rules_source {
                 RulesSource::Provenance => "named by the provenance",
+                RulesSource::Registry => "named by the registry's metadata, _npmVersion",
                 RulesSource::Inferred => "inferred: the provenance does not name the npm version",
             };
             writeln!(out, "            file selection of {} ({source})", comparison.npm_rules.describe())?;

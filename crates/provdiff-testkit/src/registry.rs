@@ -97,6 +97,8 @@ pub struct TestVersion {
     pub tarball_url: Option<String>,
     /// Leave `dist` out of the abbreviated document only (to make a client fall back).
     pub abbreviated_without_dist: bool,
+    /// `_npmVersion` in the full document (abbreviated documents never carry it).
+    pub npm_version: Option<String>,
 }
 
 impl TestVersion {
@@ -112,6 +114,7 @@ impl TestVersion {
             integrity: None,
             tarball_url: None,
             abbreviated_without_dist: false,
+            npm_version: None,
         }
     }
 
@@ -297,7 +300,11 @@ impl TestRegistry {
                 });
             }
             let manifest = json!({"name": version.name, "version": version.version, "dist": dist});
-            full_versions.insert(version.version.clone(), manifest.clone());
+            let mut full_manifest = manifest.clone();
+            if let Some(npm_version) = &version.npm_version {
+                full_manifest["_npmVersion"] = Value::String(npm_version.clone());
+            }
+            full_versions.insert(version.version.clone(), full_manifest);
             let mut abbreviated = json!({"name": version.name, "version": version.version});
             if !version.abbreviated_without_dist {
                 abbreviated["dist"] = manifest["dist"].clone();
