@@ -253,6 +253,29 @@ fn a_file_the_source_cannot_produce_is_a_mismatch() {
 }
 
 #[test]
+fn a_reader_that_stops_reading_does_not_turn_a_mismatch_into_success() {
+    // `provdiff check … | head` in a pipeline: stdout is closed before provdiff writes.
+    let scenario = Scenario::new(&widget_files(), |files| {
+        files.push(provdiff_npm::PackedFile { path: "lib/extra.js".into(), mode: 0o644, content: b"steal()".to_vec() })
+    });
+    for extra in [&[][..], &["--json"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provdiff"))
+            .args(["check", "--tarball", "package.tgz", "--attestations", "attestations.json", "--repo", "repo.git"])
+            .args(["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"])
+            .args(extra)
+            .current_dir(scenario.path(""))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+#[test]
 fn a_commit_missing_from_the_repository_is_an_operational_error() {
     let scenario = Scenario::new(&widget_files(), |_| {});
     let absent = "0123456789abcdef0123456789abcdef01234567";

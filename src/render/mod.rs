@@ -353,18 +353,29 @@ pub fn emit(
         write_atomically(path, &json)?;
     }
     let mut out = std::io::stdout().lock();
-    if args.json {
-        // Serialised first, so that a closed stdout is an I/O error (which is no error at all).
-        let mut json = serde_json::to_vec_pretty(report)?;
-        json.push(b'\n');
-        out.write_all(&json)?;
-    } else if markdown_to_stdout {
-        out.write_all(markdown::render(view).as_bytes())?;
-    } else {
-        human(&mut out, terminal::Style::for_stdout())?;
-    }
-    out.flush()?;
+    let printed = (|| {
+        if args.json {
+            let mut json = serde_json::to_vec_pretty(report)?;
+            json.push(b'\n');
+            out.write_all(&json)?;
+        } else if markdown_to_stdout {
+            out.write_all(markdown::render(view).as_bytes())?;
+        } else {
+            human(&mut out, terminal::Style::for_stdout())?;
+        }
+        out.flush()
+    })();
+    stdout_closed_is_no_error(printed)?;
     Ok(())
+}
+
+/// A reader that stops reading (`provdiff … | head`) is no error: the verdict's exit code stands,
+/// so that a pipeline never turns a mismatch into success.
+pub fn stdout_closed_is_no_error(result: std::io::Result<()>) -> std::io::Result<()> {
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// The header facts of each kind of report, and the links verified data supports.
