@@ -7,14 +7,18 @@
 //!   file at the package's root (`tsconfig.json`, `babel.config.js`, ...);
 //! - **what it is built from**: a matching source among *all* the source's files at the
 //!   package's directory, packed or not (`dist/x.js`, `lib/x.js`, `x.mjs`, `dist/x.d.ts` for
-//!   `src/x.ts`; `dist/style.css` for `src/style.scss`), a source map whose `sources` name files
-//!   of the source, a source map of a file that is itself a likely build output, an entry point of
-//!   the source's `package.json` (`main`, `exports`, `bin`, ...: a bundle), or a nested
-//!   `package.json` that only sets `type` (what dual-package builds write).
+//!   `src/x.ts`; `dist/style.css` for `src/style.scss`), a source map of a file that is itself a
+//!   likely build output, a file the source's `package.json` names exactly as an entry point
+//!   (`main`, `exports`, `bin`, ...: a bundle), or a nested `package.json` that only sets `type`
+//!   (what dual-package builds write).
 //!
-//! Never without evidence: a file an install hook runs, or whose name is a source's (`.ts`,
-//! `.scss`, ...), counts as a build output only when a source it is copied or built from exists;
-//! the root `package.json` never does. Everything else only in the package is unexplained.
+//! Evidence comes from the source, never from the package under judgement: a source map shipped
+//! in the package may name any source it likes, and an `exports` pattern (`./*`) names no file
+//! in particular, so neither ties a file to a build on its own (the finding still repeats what
+//! the map claims). Never without evidence: a file an install hook runs, or whose name is a
+//! source's (`.ts`, `.scss`, ...), counts as a build output only when a source it is copied or
+//! built from exists; the root `package.json` never does. Everything else only in the package is
+//! unexplained.
 //! This module reads only what it is given: the two trees and the source's file list.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -150,8 +154,6 @@ const NAMED: usize = 3;
 enum Evidence {
     /// Source files that build (or copy) to it, and the verb.
     Sources { verb: &'static str, paths: Vec<String> },
-    /// Its source map (`X.map`) names these files of the source.
-    MapSources { map: String, paths: Vec<String> },
     /// The source's `package.json` names it in this field: a bundle.
     EntryPoint { field: String },
     /// A nested `package.json` that only sets `type`.
@@ -165,7 +167,7 @@ impl Evidence {
     /// from a matching source, not for bundles or markers, which need a step that runs.
     fn compiled(&self) -> bool {
         match self {
-            Evidence::Sources { .. } | Evidence::MapSources { .. } => true,
+            Evidence::Sources { .. } => true,
             Evidence::EntryPoint { .. } | Evidence::TypeMarker { .. } => false,
             Evidence::SourceMapOf { of, .. } => of.compiled(),
         }
@@ -174,9 +176,6 @@ impl Evidence {
     fn describe(&self) -> String {
         match self {
             Evidence::Sources { verb, paths } => format!("{verb} {}", name_some(paths)),
-            Evidence::MapSources { map, paths } => {
-                format!("built from {} (as its source map {map} says)", name_some(paths))
-            }
             Evidence::EntryPoint { field } => format!("the package's `{field}`, a bundle"),
             Evidence::TypeMarker { value } => {
                 format!("a module-type marker ({{\"type\": {value}}}) such as dual-package builds write")
@@ -340,8 +339,9 @@ fn entry_points(manifest: Option<&Value>) -> Vec<(String, String)> {
 }
 
 fn entry_matches(field: &str, target: &str, path: &str) -> bool {
-    if let Some((prefix, suffix)) = target.split_once('*') {
-        return path.len() >= prefix.len() + suffix.len() && path.starts_with(prefix) && path.ends_with(suffix);
+    // A pattern (`./features/*`) names no file in particular: any file dropped under it would match.
+    if target.contains('*') {
+        return false;
     }
     if path == target {
         return true;
@@ -389,7 +389,11 @@ fn map_sources(map_path: &str, content: &[u8], listing: &HashSet<&str>) -> Optio
         let resolved = match source.strip_prefix("webpack://") {
             Some(rest) => rest.split_once('/').and_then(|(_, path)| package_relative(path)),
             None if source.contains("://") || source.starts_with('/') => None,
-            None => package_relative(&format!("{}/{root}/{source}", dirs.join("/"))),
+            None => {
+                let dir = dirs.join("/");
+                let parts: Vec<&str> = [dir.as_str(), root, source].into_iter().filter(|p| !p.is_empty()).collect();
+                package_relative(&parts.join("/"))
+            }
         };
         if let Some(path) = resolved.filter(|path| listing.contains(path.as_str()) && !ignored_source(path))
             && !found.contains(&path)
@@ -442,7 +446,8 @@ pub(crate) fn classify(
         .map(|(path, entry)| {
             let hook = runs_on_install(&hooks, path);
             let evidence = context.evidence(path, entry, hook.is_some() || is_source_name(path));
-            judge(path, evidence, hook, compiler_config, options.build_step.as_deref(), !listing.is_empty())
+            let claim = evidence.is_none().then(|| context.map_claim(path)).flatten();
+            judge(path, evidence, hook, compiler_config, options.build_step.as_deref(), !listing.is_empty(), claim)
         })
         .collect()
 }
@@ -525,9 +530,6 @@ impl Context<'_> {
         if let Some(target) = path.strip_suffix(".map") {
             return self.source_map(path, &entry.content, target);
         }
-        if let Some(evidence) = self.own_map(path) {
-            return Some(evidence);
-        }
         self.entry_point(path).or_else(|| type_marker(path, &entry.content))
     }
 
@@ -540,31 +542,34 @@ impl Context<'_> {
         Some(Evidence::Sources { verb, paths })
     }
 
-    /// `X.map`: a source map (its bytes say so) of an `X` that is a likely build output or has a
-    /// source, or whose own `sources` are files of the source.
+    /// `X.map`: a source map (its bytes say so) of an `X` that is a likely build output.
     fn source_map(&self, path: &str, content: &[u8], target: &str) -> Option<Evidence> {
-        let named = map_sources(path, content, self.listing)?;
-        if self.published.contains(target) {
-            let target_evidence = self.built_from(target).or_else(|| {
-                // A target only in the package may be a bundle; one the source has is not built.
-                if !self.only.contains(target) || is_source_name(target) {
-                    return None;
-                }
-                self.entry_point(target)
-            });
-            if let Some(of) = target_evidence {
-                return Some(Evidence::SourceMapOf { target: target.to_string(), of: Box::new(of) });
-            }
+        map_sources(path, content, self.listing)?;
+        if !self.published.contains(target) {
+            return None;
         }
-        (!named.is_empty()).then(|| Evidence::MapSources { map: path.to_string(), paths: named })
+        let of = self.built_from(target).or_else(|| {
+            // A target only in the package may be a bundle; one the source has is not built.
+            if !self.only.contains(target) || is_source_name(target) {
+                return None;
+            }
+            self.entry_point(target)
+        })?;
+        Some(Evidence::SourceMapOf { target: target.to_string(), of: Box::new(of) })
     }
 
-    /// A file whose source map, also in the package, names files of the source.
-    fn own_map(&self, path: &str) -> Option<Evidence> {
-        let map = format!("{path}.map");
-        let entry = self.published.get(&map)?;
-        let named = map_sources(&map, &entry.content, self.listing)?;
-        (!named.is_empty()).then_some(Evidence::MapSources { map, paths: named })
+    /// What a source map shipped in the package claims about `path` (its own `sources`, or its
+    /// target's map's), for the finding: a claim, not evidence.
+    fn map_claim(&self, path: &str) -> Option<String> {
+        let map = if path.ends_with(".map") { path.to_string() } else { format!("{path}.map") };
+        let named = map_sources(&map, &self.published.get(&map)?.content, self.listing)?;
+        (!named.is_empty()).then(|| {
+            format!(
+                "the source map {map} shipped in the package names {}, but a map in the package is the package's own \
+                 claim, not evidence",
+                name_some(&named)
+            )
+        })
     }
 
     fn entry_point(&self, path: &str) -> Option<Evidence> {
@@ -597,6 +602,7 @@ fn judge(
     compiler_config: Option<&str>,
     build_step: Option<&str>,
     listing_known: bool,
+    map_claim: Option<String>,
 ) -> Finding {
     match (evidence, build_step) {
         (Some(evidence), Some(step)) => Finding::at(
@@ -635,8 +641,10 @@ fn judge(
                 "it is named like a source, and nothing in the source is copied to it".to_string()
             } else if !listing_known {
                 "the source's files are unknown here, so nothing ties it to a source".to_string()
+            } else if let Some(claim) = map_claim {
+                format!("no source file or entry point of package.json ties it to a build; {claim}")
             } else {
-                "no source file, source map or entry point of package.json ties it to a build".to_string()
+                "no source file or entry point of package.json ties it to a build".to_string()
             };
             let detail = match step {
                 Some(step) => format!("not in the source: {why} (the package's `{step}` step would have to write it)"),
@@ -808,7 +816,7 @@ mod tests {
             // Dependencies in node_modules are not the package's sources.
             .publish("dist/payload.js", "")
             .check(&[
-                ("dist/elsewhere/x.js", ONLY, "no source file, source map or entry point"),
+                ("dist/elsewhere/x.js", ONLY, "no source file or entry point"),
                 ("dist/extra.js", ONLY, "the package's `prepare` step would have to write it"),
                 ("dist/payload.js", ONLY, "no source file"),
             ]);
@@ -833,20 +841,27 @@ mod tests {
             .publish("dist/index.js.map", r#"{"version":3,"sources":[],"mappings":""}"#)
             .publish("dist/index.d.ts.map", r#"{"version":3,"sources":[],"mappings":""}"#)
             .publish("dist/index.d.ts", "")
-            // A chunk with no source of its own name, whose map names sources.
+            // A chunk with no source of its own name, whose map (shipped in the package, so the
+            // package's own claim) names sources: unexplained, the claim repeated.
             .publish("dist/chunk-3F2A.js", "")
             .publish("dist/chunk-3F2A.js.map", MAP)
+            // The same claim for a file an attacker adds.
+            .publish("dist/evil.js", "steal()")
+            .publish("dist/evil.js.map", r#"{"version":3,"sources":["../src/index.ts"],"mappings":""}"#)
             // A ".map" that is not a source map, and one of a file the package lacks.
-            .publish("dist/evil.js.map", "steal()")
+            .publish("dist/bad.js.map", "steal()")
             .publish("dist/ghost.js.map", r#"{"version":3,"sources":[],"mappings":""}"#)
+            // At the package's root, `sources` resolve against the root.
+            .publish("bundle.js", "")
+            .publish("bundle.js.map", r#"{"version":3,"sources":["src/a.ts"],"mappings":""}"#)
             .check(&[
-                (
-                    "dist/chunk-3F2A.js",
-                    BUILT,
-                    "built from src/a.ts and src/b.ts (as its source map dist/chunk-3F2A.js.map says)",
-                ),
-                ("dist/chunk-3F2A.js.map", BUILT, "built from src/a.ts and src/b.ts"),
-                ("dist/evil.js.map", ONLY, "no source file, source map or entry point"),
+                ("bundle.js", ONLY, "the source map bundle.js.map shipped in the package names src/a.ts"),
+                ("bundle.js.map", ONLY, "names src/a.ts, but a map in the package is the package's own claim"),
+                ("dist/bad.js.map", ONLY, "no source file or entry point"),
+                ("dist/chunk-3F2A.js", ONLY, "names src/a.ts and src/b.ts, but a map in the package is"),
+                ("dist/chunk-3F2A.js.map", ONLY, "names src/a.ts and src/b.ts"),
+                ("dist/evil.js", ONLY, "the source map dist/evil.js.map shipped in the package names src/index.ts"),
+                ("dist/evil.js.map", ONLY, "names src/index.ts"),
                 ("dist/ghost.js.map", ONLY, "no source file"),
                 ("dist/index.d.ts", BUILT, "src/index.ts"),
                 ("dist/index.d.ts.map", BUILT, "the source map of dist/index.d.ts, built from src/index.ts"),
@@ -872,7 +887,8 @@ mod tests {
             .publish("dist/features/x.txt", "")
             .check(&[
                 ("bin/cli.cjs", BUILT, "the package's `bin`, a bundle"),
-                ("dist/features/x.js", BUILT, "the package's `exports`"),
+                // A pattern names no file: anything dropped under it would match.
+                ("dist/features/x.js", ONLY, "no source file or entry point"),
                 ("dist/features/x.txt", ONLY, ""),
                 ("dist/index.js", BUILT, "the package's `main`"),
                 ("dist/index.js.map", BUILT, "the source map of dist/index.js, the package's `main`"),
