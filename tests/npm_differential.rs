@@ -3,7 +3,8 @@
 //! depths, dotfiles, case variants, bundled dependencies, bin targets, symlinks and workspaces)
 //! packed by every npm release in `tests/npm/versions.txt` with npm's own packing code, and by
 //! provdiff with the rules of that release's era. The uncompressed tar streams must be identical;
-//! for a sample, the file list must also equal `npm pack --dry-run --json --ignore-scripts`'s.
+//! and for every tree, the real `npm pack --dry-run --json --ignore-scripts` of npm 9, 10 and 11
+//! must list provdiff's files (path, mode, size) and the integrity of provdiff's `.tgz`.
 //!
 //! The npm releases are installed by `cargo xtask npm-versions` (as `.ci/run` does); without them
 //! the test says so and skips, unless `PROVDIFF_REQUIRE_NPM=1` makes their absence a failure.
@@ -590,11 +591,7 @@ fn provdiff_packs_what_npm_packs() {
     // PROVDIFF_KEEP_TREES=DIR keeps the generated trees and npm's tarballs there, for debugging.
     let work_path =
         std::env::var_os("PROVDIFF_KEEP_TREES").map(PathBuf::from).unwrap_or_else(|| work.path().to_path_buf());
-    let mut trees = hand_picked();
-    let mut rng = Rng(0x5EED_0F9E_0F1E);
-    for index in 0..220 {
-        trees.push((format!("random-{index:03}"), random_tree(&mut rng)));
-    }
+    let trees = all_trees();
     assert!(trees.len() >= 200);
     let tree_dirs: Vec<PathBuf> = trees
         .iter()
@@ -659,46 +656,115 @@ fn provdiff_packs_what_npm_packs() {
     assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
 }
 
+/// The trees the differential tests pack: the hand-picked ones and 220 random ones.
+fn all_trees() -> Vec<(String, Tree)> {
+    let mut trees = hand_picked();
+    let mut rng = Rng(0x5EED_0F9E_0F1E);
+    for index in 0..220 {
+        trees.push((format!("random-{index:03}"), random_tree(&mut rng)));
+    }
+    trees
+}
+
+/// `npm pack --dry-run --json --ignore-scripts` through the real command line of one release per
+/// major, over every tree: the files (path, mode, size) npm lists and the integrity of the `.tgz`
+/// it would write must be provdiff's, the `.tgz` compressed as npm on this Node.js compresses.
+/// The directories go to one `npm pack` as folder specs; a workspace is packed from inside it.
 #[test]
-fn file_lists_equal_npm_pack_dry_run_json() {
+fn npm_pack_dry_run_json_lists_what_provdiff_packs() {
     let Some(installs) = npm_dir() else {
+        if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
+            panic!("PROVDIFF_REQUIRE_NPM=1 but the npm releases are not installed (run `cargo xtask npm-versions`)");
+        }
         eprintln!("skipping: the npm releases are not installed (run `cargo xtask npm-versions`)");
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let trees: Vec<(String, Tree)> =
-        hand_picked().into_iter().filter(|(_, t)| t.pack_target.is_none()).take(8).collect();
-    // One release per major, through the real command line.
-    for version in ["9.9.4", "10.9.8", "11.21.2"] {
-        let cli = installs.join(version).join("node_modules/npm/bin/npm-cli.js");
-        if !cli.exists() {
-            continue;
-        }
-        for (name, tree) in &trees {
-            let dir = work.path().join(version).join(name);
+    let trees = all_trees();
+    let tree_dirs: Vec<PathBuf> = trees
+        .iter()
+        .map(|(name, tree)| {
+            let dir = work.path().join("trees").join(name);
             tree.write(&dir);
-            let output = std::process::Command::new("node")
-                .arg(&cli)
-                .args(["pack", "--dry-run", "--json", "--ignore-scripts", "--cache"])
-                .arg(work.path().join("cache"))
-                .current_dir(&dir)
-                .env("npm_config_userconfig", work.path().join("empty-npmrc"))
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "npm@{version} pack failed on {name}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-            let mut theirs: Vec<String> =
-                json[0]["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
-            let ours = provdiff_pack(&dir, tree, version).unwrap();
-            let mut ours: Vec<String> =
-                entry_names(&ours).into_iter().map(|e| e.trim_start_matches("package/").to_string()).collect();
-            theirs.sort();
-            ours.sort();
-            assert_eq!(ours, theirs, "{name} with npm@{version}");
+            dir
+        })
+        .collect();
+    fs_err::write(work.path().join("empty-npmrc"), "").unwrap();
+    let npm_pack = |version: &str, cwd: &Path, specs: &[&PathBuf]| -> Vec<serde_json::Value> {
+        let cli = installs.join(version).join("node_modules/npm/bin/npm-cli.js");
+        assert!(cli.exists(), "npm@{version} is not installed (run `cargo xtask npm-versions`)");
+        let output = std::process::Command::new("node")
+            .arg(&cli)
+            .args(["pack", "--dry-run", "--json", "--ignore-scripts", "--cache"])
+            .arg(work.path().join("cache"))
+            .args(specs)
+            .current_dir(cwd)
+            .env("npm_config_userconfig", work.path().join("empty-npmrc"))
+            .env("npm_config_update_notifier", "false")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "npm@{version} pack failed: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).unwrap()
+    };
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for version in ["9.9.4", "10.9.8", "11.21.2"] {
+        // Trees npm refuses (the libnpmpack test covers those) would fail the whole batch.
+        let packable: Vec<usize> =
+            (0..trees.len()).filter(|&i| provdiff_pack(&tree_dirs[i], &trees[i].1, version).is_ok()).collect();
+        let (in_place, batched): (Vec<usize>, Vec<usize>) =
+            packable.into_iter().partition(|&i| trees[i].1.pack_target.is_some());
+        let mut reports: Vec<(usize, serde_json::Value)> = batched
+            .iter()
+            .copied()
+            .zip(npm_pack(version, work.path(), &batched.iter().map(|&i| &tree_dirs[i]).collect::<Vec<_>>()))
+            .collect();
+        for i in in_place {
+            let target = tree_dirs[i].join(trees[i].1.pack_target.as_deref().unwrap());
+            reports.extend(npm_pack(version, &target, &[]).into_iter().map(|report| (i, report)));
+        }
+        for (i, theirs) in reports {
+            let (name, tree) = &trees[i];
+            let ours = provdiff_pack(&tree_dirs[i], tree, version).unwrap();
+            compared += 1;
+            let mut our_files: Vec<(String, u64, u64)> = tar_files(&ours);
+            let mut their_files: Vec<(String, u64, u64)> = theirs["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (f["path"].as_str().unwrap().to_string(), f["mode"].as_u64().unwrap(), f["size"].as_u64().unwrap())
+                })
+                .collect();
+            our_files.sort();
+            their_files.sort();
+            if our_files != their_files {
+                disagreements.push(format!("{name} npm@{version}: files {our_files:?} vs npm's {their_files:?}"));
+                continue;
+            }
+            let tgz = provdiff_npm::gzip(&ours);
+            let integrity = provdiff_core::Sha512::digest(&tgz).to_integrity();
+            if theirs["integrity"].as_str() != Some(integrity.as_str()) {
+                disagreements
+                    .push(format!("{name} npm@{version}: integrity {integrity} vs npm's {}", theirs["integrity"]));
+            }
         }
     }
+    eprintln!("compared {compared} dry runs ({} trees × 3 npm releases)", trees.len());
+    assert!(compared >= 600, "only {compared} trees could be compared");
+    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+}
+
+/// The regular files of a tar stream: path without `package/`, mode and size.
+fn tar_files(tar: &[u8]) -> Vec<(String, u64, u64)> {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let path = String::from_utf8_lossy(&entry.path_bytes()).trim_start_matches("package/").to_string();
+            (path, u64::from(entry.header().mode().unwrap()), entry.header().size().unwrap())
+        })
+        .collect()
 }
