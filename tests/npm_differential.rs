@@ -540,11 +540,20 @@ fn random_tree(rng: &mut Rng) -> Tree {
     tree
 }
 
-fn npm_dir() -> Option<PathBuf> {
+/// Where `cargo xtask npm-versions` installed the npm releases; without them the test says why it
+/// skips, unless `PROVDIFF_REQUIRE_NPM=1` makes their absence a failure.
+fn installed_npm_releases() -> Option<PathBuf> {
     let dir = std::env::var_os("PROVDIFF_NPM_VERSIONS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm-versions"));
-    dir.is_dir().then_some(dir)
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
+        panic!("PROVDIFF_REQUIRE_NPM=1 but the npm releases are not installed (run `cargo xtask npm-versions`)");
+    }
+    eprintln!("skipping: the npm releases are not installed (run `cargo xtask npm-versions`)");
+    None
 }
 
 fn versions() -> Vec<String> {
@@ -580,13 +589,7 @@ fn provdiff_pack(tree_dir: &Path, tree: &Tree, version: &str) -> Result<Vec<u8>,
 
 #[test]
 fn provdiff_packs_what_npm_packs() {
-    let Some(installs) = npm_dir() else {
-        if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
-            panic!("PROVDIFF_REQUIRE_NPM=1 but the npm releases are not installed (run `cargo xtask npm-versions`)");
-        }
-        eprintln!("skipping: the npm releases are not installed (run `cargo xtask npm-versions`)");
-        return;
-    };
+    let Some(installs) = installed_npm_releases() else { return };
     let work = tempfile::tempdir().unwrap();
     // PROVDIFF_KEEP_TREES=DIR keeps the generated trees and npm's tarballs there, for debugging.
     let work_path =
@@ -672,13 +675,7 @@ fn all_trees() -> Vec<(String, Tree)> {
 /// The directories go to one `npm pack` as folder specs; a workspace is packed from inside it.
 #[test]
 fn npm_pack_dry_run_json_lists_what_provdiff_packs() {
-    let Some(installs) = npm_dir() else {
-        if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
-            panic!("PROVDIFF_REQUIRE_NPM=1 but the npm releases are not installed (run `cargo xtask npm-versions`)");
-        }
-        eprintln!("skipping: the npm releases are not installed (run `cargo xtask npm-versions`)");
-        return;
-    };
+    let Some(installs) = installed_npm_releases() else { return };
     let work = tempfile::tempdir().unwrap();
     let trees = all_trees();
     let tree_dirs: Vec<PathBuf> = trees
