@@ -1,6 +1,6 @@
 //! A throwaway Sigstore-like instance: a CA that issues Fulcio-style certificates, a CT log that
 //! embeds SCTs, a Rekor-like log with signed entry timestamps, inclusion proofs and signed
-//! checkpoints, and an npm-like registry key. Everything it signs verifies through
+//! checkpoints, an RFC 3161 timestamp authority, and an npm-like registry key. Everything it signs verifies through
 //! `provdiff-attest`'s real path against the trusted root it publishes, and nowhere else.
 //!
 //! Built for tests and the bundled example: keys are generated per instance and never persisted.
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sigstore_verify::crypto::KeyPair;
 use sigstore_verify::types::Sha256Hash;
 
+use crate::tsa::TimestampAuthority;
 use crate::x509::{CertificateAuthority, Claim, ClaimEncoding, certificate_pem, pem};
 use crate::{b64, sha256};
 
@@ -218,6 +219,25 @@ impl ProvenanceSpec {
     }
 }
 
+/// How a publish attestation's bundle is shaped, for tests of the checks of its time. npm's
+/// bundles all have a signed entry timestamp and no RFC 3161 timestamp (the default).
+#[derive(Debug, Clone, Copy)]
+pub struct PublishShape {
+    /// The log entry carries its signed entry timestamp (SET), which signs `integratedTime`.
+    pub signed_entry_timestamp: bool,
+    /// The `integratedTime` the bundle claims, when it should not be the one the log signed:
+    /// a backdated time, as a forger would write. A SET kept beside it no longer verifies.
+    pub claimed_integrated_time: Option<SystemTime>,
+    /// An RFC 3161 timestamp over the signature from the instance's timestamp authority.
+    pub rfc3161_timestamp: Option<SystemTime>,
+}
+
+impl Default for PublishShape {
+    fn default() -> Self {
+        Self { signed_entry_timestamp: true, claimed_integrated_time: None, rfc3161_timestamp: None }
+    }
+}
+
 struct LogState {
     leaves: Vec<Sha256Hash>,
 }
@@ -232,6 +252,7 @@ pub struct SigstoreInstance {
     /// The registry's `npm:signatures` key, which signs `dist.signatures`.
     registry_signer: LogKey,
     registry_signer_id: String,
+    tsa: TimestampAuthority,
     log: Mutex<LogState>,
 }
 
@@ -263,6 +284,7 @@ impl SigstoreInstance {
             npm_key_id,
             registry_signer,
             registry_signer_id,
+            tsa: TimestampAuthority::generate(),
             log: Mutex::new(LogState { leaves }),
         }
     }
@@ -288,7 +310,12 @@ impl SigstoreInstance {
                 "validFor": {"start": start}
             }],
             "ctlogs": [log(&self.ct, "https://ctfe.testkit.invalid")],
-            "timestampAuthorities": []
+            "timestampAuthorities": [{
+                "subject": {"organization": "provdiff testkit", "commonName": "provdiff testkit TSA (EXAMPLE ONLY, NOT TRUSTED)"},
+                "uri": "https://tsa.testkit.invalid",
+                "certChain": {"certificates": [{"rawBytes": b64(&self.tsa.leaf_der)}, {"rawBytes": b64(&self.tsa.ca.cert_der)}]},
+                "validFor": {"start": start}
+            }]
         });
         serde_json::to_string_pretty(&root).expect("JSON values serialize")
     }
@@ -363,8 +390,15 @@ impl SigstoreInstance {
         let certificate = self.ca.issue(&key, &spec.identity(), &spec.claims(), spec.signed_at, Some(&self.ct));
         let integrated = spec.signed_at + Duration::from_secs(2);
         let verifier_pem = certificate_pem(&certificate);
-        let entry =
-            self.log_entry(spec.entry_kind, &payload, &signature, &verifier_pem, integrated, spec.bundle_version);
+        let entry = self.log_entry(
+            spec.entry_kind,
+            &payload,
+            &signature,
+            &verifier_pem,
+            integrated,
+            spec.bundle_version,
+            PublishShape::default(),
+        );
         let material = match spec.bundle_version {
             BundleVersion::V03 => json!({"certificate": {"rawBytes": b64(&certificate)}, "tlogEntries": [entry]}),
             BundleVersion::V01 | BundleVersion::V02 => json!({
@@ -377,6 +411,18 @@ impl SigstoreInstance {
 
     /// Signs an npm publish attestation with this instance's registry key.
     pub fn sign_publish(&self, name: &str, version: &str, sha512: &Sha512, signed_at: SystemTime) -> String {
+        self.sign_publish_shaped(name, version, sha512, signed_at, PublishShape::default())
+    }
+
+    /// [`Self::sign_publish`], with the bundle's time evidence shaped as `shape` says.
+    pub fn sign_publish_shaped(
+        &self,
+        name: &str,
+        version: &str,
+        sha512: &Sha512,
+        signed_at: SystemTime,
+        shape: PublishShape,
+    ) -> String {
         let purl = ProvenanceSpec::new(name, version, *sha512, "", "").purl();
         let statement = json!({
             "_type": "https://in-toto.io/Statement/v0.1",
@@ -384,20 +430,30 @@ impl SigstoreInstance {
             "predicateType": NPM_PUBLISH,
             "predicate": {"name": name, "version": version, "registry": "https://registry.testkit.invalid"}
         });
-        self.sign_publish_statement(&statement, signed_at)
+        self.sign_publish_statement_shaped(&statement, signed_at, shape)
     }
 
     /// Signs an arbitrary statement with the registry key, as a publish attestation.
     pub fn sign_publish_statement(&self, statement: &Value, signed_at: SystemTime) -> String {
+        self.sign_publish_statement_shaped(statement, signed_at, PublishShape::default())
+    }
+
+    fn sign_publish_statement_shaped(&self, statement: &Value, signed_at: SystemTime, shape: PublishShape) -> String {
         let payload = serde_json::to_vec(statement).expect("JSON values serialize");
         let signature = self.npm.key.sign(&pae(IN_TOTO, &payload)).expect("signing works").as_bytes().to_vec();
         let key_pem = pem("PUBLIC KEY", &self.npm.spki);
-        let entry = self.log_entry(EntryKind::Intoto002, &payload, &signature, &key_pem, signed_at, BundleVersion::V02);
-        let material = json!({"publicKey": {"hint": self.npm_key_id}, "tlogEntries": [entry]});
+        let entry =
+            self.log_entry(EntryKind::Intoto002, &payload, &signature, &key_pem, signed_at, BundleVersion::V02, shape);
+        let mut material = json!({"publicKey": {"hint": self.npm_key_id}, "tlogEntries": [entry]});
+        if let Some(at) = shape.rfc3161_timestamp {
+            let token = self.tsa.timestamp(&signature, at);
+            material["timestampVerificationData"] = json!({"rfc3161Timestamps": [{"signedTimestamp": b64(&token)}]});
+        }
         bundle_json(BundleVersion::V02, material, &payload, &signature, &self.npm_key_id)
     }
 
     /// Appends an entry to the log and returns the bundle's `tlogEntries` item for it.
+    #[allow(clippy::too_many_arguments)]
     fn log_entry(
         &self,
         kind: EntryKind,
@@ -406,6 +462,7 @@ impl SigstoreInstance {
         verifier_pem: &str,
         integrated: SystemTime,
         bundle_version: BundleVersion,
+        shape: PublishShape,
     ) -> Value {
         let payload_hash = hex::encode(sha256(payload));
         let body = match kind {
@@ -456,14 +513,19 @@ impl SigstoreInstance {
         hinted.extend_from_slice(checkpoint_signature.as_bytes());
         let checkpoint = format!("{checkpoint_body}\n\u{2014} testkit.invalid {}\n", b64(&hinted));
 
+        let claimed_time = shape.claimed_integrated_time.map_or(integrated_time, |claimed| {
+            claimed.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        });
         let mut entry = json!({
             "logIndex": index.to_string(),
             "logId": {"keyId": b64(&self.rekor.id)},
             "kindVersion": {"kind": kind_name, "version": version},
-            "integratedTime": integrated_time.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": b64(set.as_bytes())},
+            "integratedTime": claimed_time.to_string(),
             "canonicalizedBody": b64(&body)
         });
+        if shape.signed_entry_timestamp {
+            entry["inclusionPromise"] = json!({"signedEntryTimestamp": b64(set.as_bytes())});
+        }
         if bundle_version != BundleVersion::V01 {
             entry["inclusionProof"] = json!({
                 "logIndex": index.to_string(),
