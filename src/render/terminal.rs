@@ -267,12 +267,18 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
         None => writeln!(out, "provenance  NOT verified")?,
     }
     match &verification.publish {
-        Some(publish) => writeln!(
-            out,
-            "publish     verified: signed by npm key {}{}",
-            publish.key_id,
-            publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
-        )?,
+        Some(publish) => {
+            writeln!(
+                out,
+                "publish     verified: signed by npm key {}{}",
+                publish.key_id,
+                publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
+            )?;
+            // The times npm's key was checked against, and what authenticated each.
+            for verified in &publish.verified_times {
+                writeln!(out, "            time      {}, verified by {}", verified.time, verified.source.describe())?;
+            }
+        }
         None if verification.attestations.iter().any(|a| a.kind == Some(provdiff_attest::AttestationKind::Publish)) => {
             writeln!(out, "publish     NOT verified")?
         }

@@ -22,4 +22,7 @@ pub use provenance::Provenance;
 pub use sigstore_verify::types::DerPublicKey;
 pub use statement::{AttestationKind, NPM_PUBLISH_V01, SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02, npm_purl};
 pub use trust::{EmbeddedSource, KeyUsage, NpmKey, TrustError, TrustMaterial, TrustOrigin, npm_key_id, parse_npm_keys};
-pub use verify::{AttestationOutcome, PackageSubject, Verification, VerifiedProvenance, VerifiedPublish, Verifier};
+pub use verify::{
+    AttestationOutcome, PackageSubject, TimeSource, Verification, VerifiedProvenance, VerifiedPublish, VerifiedTime,
+    Verifier,
+};

@@ -6,11 +6,11 @@
 use std::time::{Duration, SystemTime};
 
 use provdiff_attest::{
-    IdentityPolicy, PackageSubject, Pattern, TrustMaterial, Verification, Verifier, parse_attestations,
+    IdentityPolicy, PackageSubject, Pattern, TimeSource, TrustMaterial, Verification, Verifier, parse_attestations,
 };
 use provdiff_core::{Code, Severity, Sha512};
 use provdiff_testkit::{
-    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
+    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, PublishShape, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
 };
 use serde_json::Value;
 
@@ -348,4 +348,114 @@ fn identity_policy_and_runner_warnings() {
     assert!(verification.findings.iter().any(|f| f.code == Code::SelfHostedRunner && f.severity == Severity::Warning));
     let strict = IdentityPolicy { runner: Some("github-hosted".into()), ..Default::default() };
     assert!(!setup.verify_with(&response, &keys, &strict).is_verified());
+}
+
+/// A time as the testkit takes it.
+fn at(seconds: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+const JAN_2025: u64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+const NOV_2023: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+
+#[test]
+fn the_npm_key_window_is_checked_against_a_verified_time_only() {
+    let setup = Setup::new();
+    let provenance = setup.instance.sign_provenance(&setup.spec());
+    // A key retired on 2024-01-01, as npm's first key was retired in January 2025.
+    let retired = serde_json::json!({"keys": [setup.instance.npm_key_entry("2022-12-01T00:00:00Z", Some("2024-01-01T00:00:00Z"))]})
+        .to_string();
+    let current = setup.instance.npm_keys_json();
+    let none = IdentityPolicy::default();
+    let publish =
+        |shape: PublishShape| setup.instance.sign_publish_shaped("widget", "1.2.3", &setup.sha512, at(JAN_2025), shape);
+
+    // The attack: logged in 2025 with the retired key, the SET dropped (the inclusion proof still
+    // verifies, and does not cover integratedTime) and integratedTime backdated into the window.
+    let forged = publish(PublishShape {
+        signed_entry_timestamp: false,
+        claimed_integrated_time: Some(at(NOV_2023)),
+        rfc3161_timestamp: None,
+    });
+    let verification = setup.verify_with(&setup.response(&provenance, &forged), &retired, &none);
+    fails_only_with(&verification, Code::PublishTimeUnverified);
+    assert!(verification.publish.is_none());
+    // Without a SET nothing authenticates any time, whatever the key's window: fail closed.
+    let no_set = publish(PublishShape { signed_entry_timestamp: false, ..PublishShape::default() });
+    fails_only_with(
+        &setup.verify_with(&setup.response(&provenance, &no_set), &current, &none),
+        Code::PublishTimeUnverified,
+    );
+    // Backdating with the SET kept breaks the SET, which signs the real time.
+    let backdated = publish(PublishShape { claimed_integrated_time: Some(at(NOV_2023)), ..PublishShape::default() });
+    fails_only_with(&setup.verify_with(&setup.response(&provenance, &backdated), &retired, &none), Code::TlogInvalid);
+
+    // With its SET, the log's time is verified, used and reported with its source.
+    let logged = publish(PublishShape::default());
+    let verification = setup.verify_with(&setup.response(&provenance, &logged), &current, &none);
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    let verified = verification.publish.unwrap();
+    let expected = jiff::Timestamp::from_second(JAN_2025 as i64).unwrap();
+    assert_eq!(verified.log_integrated_time, Some(expected));
+    assert_eq!(verified.verified_times.len(), 1);
+    assert_eq!(
+        (verified.verified_times[0].time, verified.verified_times[0].source),
+        (expected, TimeSource::SignedEntryTimestamp)
+    );
+    fails_only_with(
+        &setup.verify_with(&setup.response(&provenance, &logged), &retired, &none),
+        Code::PublishKeyUnknown,
+    );
+}
+
+#[test]
+fn an_rfc3161_timestamp_is_a_verified_time_for_the_npm_key() {
+    let setup = Setup::new();
+    let provenance = setup.instance.sign_provenance(&setup.spec());
+    let none = IdentityPolicy::default();
+    let keys = |end: &str| {
+        serde_json::json!({"keys": [setup.instance.npm_key_entry("2022-12-01T00:00:00Z", Some(end))]}).to_string()
+    };
+    // No SET, but a timestamp authority's token: its time is the one the key must be valid at,
+    // and the unsigned integratedTime (backdated here) still plays no part.
+    let stamped = setup.instance.sign_publish_shaped(
+        "widget",
+        "1.2.3",
+        &setup.sha512,
+        at(JAN_2025),
+        PublishShape {
+            signed_entry_timestamp: false,
+            claimed_integrated_time: Some(at(NOV_2023)),
+            rfc3161_timestamp: Some(at(JAN_2025)),
+        },
+    );
+    let response = setup.response(&provenance, &stamped);
+    let verification = setup.verify_with(&response, &keys("2025-01-29T00:00:00Z"), &none);
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    let verified = verification.publish.unwrap();
+    assert_eq!(verified.log_integrated_time, None, "an unsigned integratedTime is never reported");
+    assert_eq!(verified.verified_times.len(), 1);
+    assert_eq!(verified.verified_times[0].source, TimeSource::Rfc3161Timestamp);
+    assert_eq!(verified.verified_times[0].time, jiff::Timestamp::from_second(JAN_2025 as i64).unwrap());
+    // The key's window ended before the timestamp's time: refused, though the claimed
+    // integratedTime falls inside it.
+    fails_only_with(&setup.verify_with(&response, &keys("2024-01-01T00:00:00Z"), &none), Code::PublishKeyUnknown);
+
+    // With both a SET and a timestamp, the key must be valid at each: a timestamp after the
+    // window fails even though the log's time is inside it.
+    let both = setup.instance.sign_publish_shaped(
+        "widget",
+        "1.2.3",
+        &setup.sha512,
+        at(JAN_2025),
+        PublishShape { rfc3161_timestamp: Some(at(JAN_2025 + 40 * 86_400)), ..PublishShape::default() },
+    );
+    let response = setup.response(&provenance, &both);
+    let verification = setup.verify_with(&response, &keys("2025-01-29T00:00:00Z"), &none);
+    fails_only_with(&verification, Code::PublishKeyUnknown);
+    assert!(verification.findings.iter().any(|f| f.detail.contains("RFC 3161")), "{:#?}", verification.findings);
+    let verification = setup.verify_with(&response, &setup.instance.npm_keys_json(), &none);
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    let sources: Vec<TimeSource> = verification.publish.unwrap().verified_times.iter().map(|t| t.source).collect();
+    assert_eq!(sources, [TimeSource::SignedEntryTimestamp, TimeSource::Rfc3161Timestamp]);
 }

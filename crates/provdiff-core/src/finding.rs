@@ -81,7 +81,9 @@ codes! {
     ProvenanceUnsupported = "provenance-unsupported", Unverified,
         "The provenance predicate does not name a source repository and commit provdiff can read.";
     PublishKeyUnknown = "publish-key-unknown", Unverified,
-        "No npm registry key matches the publish attestation's key hint at its log time.";
+        "No npm registry key matches the publish attestation's key hint at its verified time.";
+    PublishTimeUnverified = "publish-time-unverified", Unverified,
+        "The publish attestation has no verified time (signed entry timestamp or RFC 3161 timestamp) to check npm's key window against.";
     ClaimsDisagree = "claims-disagree", Unverified,
         "The signing certificate's repository or commit differs from the one the provenance names, or the certificate names none.";
     IdentityPolicyFailed = "identity-policy-failed", Unverified,
