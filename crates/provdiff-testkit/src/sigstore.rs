@@ -65,6 +65,15 @@ pub enum SlsaShape {
     V02,
 }
 
+/// The CI service that ran the build (and whose identity token the certificate was issued for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ci {
+    GitHubActions,
+    /// GitLab CI: the SAN and build signer are `https://HOST/GROUP/PROJECT//PATH@REF`, the
+    /// predicate names the ref by its short name and the builder `PROJECT/-/runners/N`.
+    GitLab,
+}
+
 /// What a provenance attestation says, and how its bundle is shaped.
 #[derive(Debug, Clone)]
 pub struct ProvenanceSpec {
@@ -96,7 +105,13 @@ pub struct ProvenanceSpec {
     /// A reusable workflow that signed instead of the repository's own (slsa-github-generator):
     /// it becomes the certificate's SAN and build signer, while the repository claims stay.
     pub signer_workflow: Option<String>,
+    /// The predicate's builder id, when it should not be the one npm writes for `ci` (for tests
+    /// of what the certificate vouches for).
+    pub builder_id: Option<String>,
+    pub ci: Ci,
 }
+
+const GITLAB_ISSUER: &str = "https://gitlab.com";
 
 impl ProvenanceSpec {
     pub fn new(name: &str, version: &str, tarball_sha512: Sha512, repository: &str, commit: &str) -> Self {
@@ -120,6 +135,38 @@ impl ProvenanceSpec {
             runner: "github-hosted".to_string(),
             legacy_claims_only: false,
             signer_workflow: None,
+            builder_id: None,
+            ci: Ci::GitHubActions,
+        }
+    }
+
+    /// A build on GitLab CI of `repository` (`https://gitlab.com/GROUP/PROJECT`), on `main`.
+    pub fn gitlab(name: &str, version: &str, tarball_sha512: Sha512, repository: &str, commit: &str) -> Self {
+        Self {
+            git_ref: "refs/heads/main".to_string(),
+            workflow_path: ".gitlab-ci.yml".to_string(),
+            issuer: GITLAB_ISSUER.to_string(),
+            runner: "gitlab-hosted".to_string(),
+            ci: Ci::GitLab,
+            ..Self::new(name, version, tarball_sha512, repository, commit)
+        }
+    }
+
+    /// The builder id the predicate names.
+    fn predicate_builder(&self) -> String {
+        self.builder_id.clone().unwrap_or_else(|| match (self.ci, self.slsa) {
+            (Ci::GitLab, _) => format!("{}/-/runners/1", self.repository),
+            (Ci::GitHubActions, SlsaShape::V1) => format!("https://github.com/actions/runner/{}", self.runner),
+            (Ci::GitHubActions, SlsaShape::V02) => "https://github.com/actions/runner".to_string(),
+        })
+    }
+
+    /// The workflow reference Fulcio writes for a repository, path and ref: GitHub's
+    /// `REPO/PATH@REF`, GitLab's `REPO//PATH@REF`.
+    fn workflow_ref(&self, repository: &str, path: &str, git_ref: &str) -> String {
+        match self.ci {
+            Ci::GitHubActions => format!("{repository}/{path}@{git_ref}"),
+            Ci::GitLab => format!("{repository}//{path}@{git_ref}"),
         }
     }
 
@@ -133,8 +180,25 @@ impl ProvenanceSpec {
 
     /// The in-toto statement npm's CLI would sign for this build.
     pub fn statement(&self) -> Value {
-        let predicate = match self.slsa {
-            SlsaShape::V1 => json!({
+        let builder = self.predicate_builder();
+        let short_ref = self.git_ref.strip_prefix("refs/heads/").unwrap_or(&self.git_ref);
+        let predicate = match (self.ci, self.slsa) {
+            (Ci::GitLab, _) => json!({
+                "buildDefinition": {
+                    "buildType": "https://github.com/npm/cli/gitlab/v0alpha1",
+                    "externalParameters": {"CI_CONFIG_PATH": self.workflow_path, "CI_PROJECT_URL": self.repository},
+                    "internalParameters": {},
+                    "resolvedDependencies": [{
+                        "uri": format!("git+{}@{short_ref}", self.repository),
+                        "digest": {"gitCommit": self.commit}
+                    }]
+                },
+                "runDetails": {
+                    "builder": {"id": builder},
+                    "metadata": {"invocationId": format!("{}/-/jobs/1", self.repository)}
+                }
+            }),
+            (Ci::GitHubActions, SlsaShape::V1) => json!({
                 "buildDefinition": {
                     "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
                     "externalParameters": {"workflow": {
@@ -147,13 +211,13 @@ impl ProvenanceSpec {
                     }]
                 },
                 "runDetails": {
-                    "builder": {"id": format!("https://github.com/actions/runner/{}", self.runner)},
+                    "builder": {"id": builder},
                     "metadata": {"invocationId": format!("{}/actions/runs/1/attempts/1", self.repository)}
                 }
             }),
-            SlsaShape::V02 => json!({
+            (Ci::GitHubActions, SlsaShape::V02) => json!({
                 "buildType": "https://github.com/npm/cli/gha/v2",
-                "builder": {"id": "https://github.com/actions/runner"},
+                "builder": {"id": builder},
                 "invocation": {
                     "configSource": {
                         "uri": format!("git+{}@{}", self.repository, self.git_ref),
@@ -169,7 +233,10 @@ impl ProvenanceSpec {
         json!({
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": self.purl(), "digest": {"sha512": self.tarball_sha512.to_hex()}}],
-            "predicateType": match self.slsa { SlsaShape::V1 => SLSA_V1, SlsaShape::V02 => SLSA_V02 },
+            "predicateType": match (self.ci, self.slsa) {
+                (Ci::GitHubActions, SlsaShape::V02) => SLSA_V02,
+                _ => SLSA_V1,
+            },
             "predicate": predicate
         })
     }
@@ -179,19 +246,27 @@ impl ProvenanceSpec {
         let commit = self.certificate_commit.as_deref().unwrap_or(&self.commit);
         let git_ref = self.certificate_ref.as_deref().unwrap_or(&self.git_ref);
         let workflow_path = self.certificate_workflow.as_deref().unwrap_or(&self.workflow_path);
-        let workflow = format!("{repository}/{workflow_path}@{git_ref}");
+        let workflow = self.workflow_ref(repository, workflow_path, git_ref);
         let signer = self.signer_workflow.clone().unwrap_or_else(|| workflow.clone());
         let der = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Der };
         let raw = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Raw };
         let owner_repo = repository.splitn(4, '/').nth(3).unwrap_or_default();
-        let mut claims = vec![
-            raw(1, &self.issuer),
-            raw(2, "release"),
-            raw(3, commit),
-            raw(4, "publish"),
-            raw(5, owner_repo),
-            raw(6, git_ref),
-        ];
+        // The legacy extensions are GitHub's; GitLab certificates never had them.
+        let mut claims = match self.ci {
+            Ci::GitHubActions => vec![
+                raw(1, &self.issuer),
+                raw(2, "release"),
+                raw(3, commit),
+                raw(4, "publish"),
+                raw(5, owner_repo),
+                raw(6, git_ref),
+            ],
+            Ci::GitLab => Vec::new(),
+        };
+        let run = match self.ci {
+            Ci::GitHubActions => format!("{repository}/actions/runs/1/attempts/1"),
+            Ci::GitLab => format!("{repository}/-/jobs/1"),
+        };
         if !self.legacy_claims_only {
             claims.extend([
                 der(8, &self.issuer),
@@ -204,7 +279,7 @@ impl ProvenanceSpec {
                 der(18, &workflow),
                 der(19, commit),
                 der(20, "release"),
-                der(21, &format!("{repository}/actions/runs/1/attempts/1")),
+                der(21, &run),
             ]);
         }
         claims
@@ -215,7 +290,9 @@ impl ProvenanceSpec {
             return signer.clone();
         }
         let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
-        format!("{repository}/{}@{}", self.workflow_path, self.git_ref)
+        let workflow_path = self.certificate_workflow.as_deref().unwrap_or(&self.workflow_path);
+        let git_ref = self.certificate_ref.as_deref().unwrap_or(&self.git_ref);
+        self.workflow_ref(repository, workflow_path, git_ref)
     }
 }
 
