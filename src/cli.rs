@@ -66,13 +66,17 @@ pub struct PolicyArgs {
     /// The source repository the provenance must name (`https://github.com/OWNER/REPO`).
     #[arg(long, value_name = "URL")]
     pub expect_repository: Option<String>,
-    /// The workflow file that must have built the package (`.github/workflows/release.yml`).
+    /// The workflow file that must have built the package (`.github/workflows/release.yml`), as
+    /// the signing certificate also names it.
     #[arg(long, value_name = "PATH")]
     pub expect_workflow: Option<String>,
     /// The git ref the build must have run on (`refs/tags/v*`).
     #[arg(long, value_name = "REF")]
     pub expect_ref: Option<String>,
-    /// The builder id the provenance must name.
+    /// The builder id the provenance must name. It must also be one the signing certificate
+    /// vouches for (GitHub's runner ids, a signing workflow's URL, a GitLab project's runners):
+    /// a builder id only the build itself states, such as `https://github.com/npm/cli@9.4.2`,
+    /// fails.
     #[arg(long, value_name = "ID")]
     pub expect_builder: Option<String>,
     /// The kind of runner the certificate must name (`github-hosted`).

@@ -255,10 +255,17 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
             if let Some(git_ref) = &provenance.git_ref {
                 writeln!(out, "            ref       {git_ref}")?;
             }
+            // What the signing certificate does not back is the predicate's word alone.
+            let unvouched = |certified: bool| if certified { "" } else { " (the certificate does not vouch for it)" };
             if let Some(workflow) = &provenance.workflow_path {
-                writeln!(out, "            workflow  {workflow}")?;
+                writeln!(out, "            workflow  {workflow}{}", unvouched(verified.vouched.workflow.certified))?;
             }
-            writeln!(out, "            builder   {}", provenance.builder_id)?;
+            writeln!(
+                out,
+                "            builder   {}{}",
+                provenance.builder_id,
+                unvouched(verified.vouched.builder.certified)
+            )?;
             writeln!(out, "            signer    {}", verified.signer_identity)?;
             if let (Some(index), Some(time)) = (verified.log_index, verified.log_integrated_time) {
                 writeln!(out, "            logged    index {index}, {time}")?;

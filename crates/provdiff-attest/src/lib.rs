@@ -15,7 +15,7 @@ mod trust;
 mod verify;
 
 pub use bundle::{BundleArtifact, BundleReport, KeyError, SignerPolicy, parse_public_key_pem};
-pub use claims::{CertificateClaims, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER};
+pub use claims::{CertificateClaims, CrossCheck, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER, Vouch, Vouching};
 pub use input::{InputError, RawAttestation, parse_attestations};
 pub use policy::{IdentityPolicy, Pattern};
 pub use provenance::Provenance;

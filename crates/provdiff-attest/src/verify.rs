@@ -16,7 +16,7 @@ use sigstore_verify::types::{
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 
-use crate::claims::CertificateClaims;
+use crate::claims::{CertificateClaims, Vouching};
 use crate::input::RawAttestation;
 use crate::policy::IdentityPolicy;
 use crate::provenance::Provenance;
@@ -44,6 +44,9 @@ pub struct VerifiedProvenance {
     pub signer_issuer: Option<String>,
     /// What the signing certificate claims about the build (checked against the predicate).
     pub certificate: CertificateClaims,
+    /// What of the predicate's builder and workflow the certificate backs. An `--expect-…`
+    /// policy on a claim the certificate does not back fails.
+    pub vouched: Vouching,
     pub log_index: Option<u64>,
     /// The log's integration time, only when its signed entry timestamp authenticates it.
     pub log_integrated_time: Option<Timestamp>,
@@ -384,7 +387,7 @@ impl Verifier {
                         return None;
                     }
                 };
-                check_claims(context, &result, &provenance);
+                let vouched = check_claims(context, &result, &provenance);
                 let certificate = result.certificate();
                 Verified::Provenance(Box::new(VerifiedProvenance {
                     package_name: subject.name.clone(),
@@ -393,6 +396,7 @@ impl Verifier {
                     signer_identity: result.identity().map(|identity| identity.to_string()).unwrap_or_default(),
                     signer_issuer: result.issuer().map(str::to_string),
                     certificate: certificate.map(CertificateClaims::from_certificate).unwrap_or_default(),
+                    vouched,
                     log_index,
                     log_integrated_time: result.integrated_time(),
                     verified_times: verified_times(&bundle, &result),
@@ -660,15 +664,16 @@ pub(crate) fn verified_times(bundle: &Bundle, result: &VerificationResult) -> Ve
 /// The certificate was issued to a CI run of some repository at some commit (Fulcio copies both
 /// from the workload's identity token); the predicate, written by that run, names the source. The
 /// two must agree, or a run in one repository could vouch for another's code.
-fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenance: &Provenance) {
+fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenance: &Provenance) -> Vouching {
     let Some(certificate) = result.certificate() else {
         context.fail(Code::ClaimsDisagree, "the provenance was not signed with a certificate".into());
-        return;
+        return Vouching::default();
     };
-    let problems = CertificateClaims::from_certificate(certificate).disagreements(provenance);
-    if problems.is_empty() {
+    let cross_check = CertificateClaims::from_certificate(certificate).cross_check(provenance);
+    if cross_check.disagreements.is_empty() {
         context.checks.push("certificate-claims");
     } else {
-        context.fail(Code::ClaimsDisagree, problems.join("; "));
+        context.fail(Code::ClaimsDisagree, cross_check.disagreements.join("; "));
     }
+    cross_check.vouching
 }

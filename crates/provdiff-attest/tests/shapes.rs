@@ -10,11 +10,13 @@ use provdiff_attest::{
 };
 use provdiff_core::{Code, Severity, Sha512};
 use provdiff_testkit::{
-    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, PublishShape, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
+    BundleVersion, Ci, EntryKind, NPM_PUBLISH, ProvenanceSpec, PublishShape, SLSA_V1, SLSA_V02, SigstoreInstance,
+    SlsaShape,
 };
 use serde_json::Value;
 
 const REPO: &str = "https://github.com/example/widget";
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 struct Setup {
@@ -134,18 +136,189 @@ fn certificates_of_early_2023_with_legacy_claims_only_verify() {
     assert!(verification.provenance.unwrap().certificate.legacy_only);
 }
 
+const GENERATOR: &str = "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v1.6.0";
+
 #[test]
 fn builds_signed_by_a_reusable_generator_workflow_verify() {
     // slsa-github-generator: the certificate names the generator's workflow as signer, while the
-    // source repository, commit, ref and top-level workflow claims are the caller's.
+    // source repository, commit, ref and top-level workflow claims are the caller's; its
+    // provenance names the generator's workflow as builder, which the signer URI vouches for.
     let setup = Setup::new();
-    let mut spec = setup.spec();
-    spec.signer_workflow = Some(
-        "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_nodejs_slsa3.yml@refs/tags/v1.6.0".into(),
+    for builder in [None, Some(GENERATOR.to_string())] {
+        let mut spec = setup.spec();
+        spec.signer_workflow = Some(GENERATOR.into());
+        spec.builder_id = builder.clone();
+        let response = setup.response(&setup.instance.sign_provenance(&spec), &setup.publish());
+        let expect_generator = IdentityPolicy {
+            builder: Some(Pattern("https://github.com/slsa-framework/slsa-github-generator/*".into())),
+            ..Default::default()
+        };
+        let policy = if builder.is_some() { expect_generator } else { IdentityPolicy::default() };
+        let verification = setup.verify_with(&response, &setup.instance.npm_keys_json(), &policy);
+        assert!(verification.is_verified(), "{builder:?}: {:#?}", verification.findings);
+        let verified = verification.provenance.unwrap();
+        assert!(verified.signer_identity.contains("slsa-github-generator"));
+        assert!(verified.vouched.builder.certified, "{:?}", verified.vouched);
+        assert!(verified.vouched.workflow.certified, "{:?}", verified.vouched);
+    }
+}
+
+#[test]
+fn a_builder_id_the_certificate_does_not_vouch_for_never_meets_expect_builder() {
+    let setup = Setup::new();
+    let keys = setup.instance.npm_keys_json();
+    let expect = |builder: &str| IdentityPolicy { builder: Some(Pattern(builder.into())), ..Default::default() };
+    let signed = |change: &dyn Fn(&mut ProvenanceSpec)| {
+        let mut spec = setup.spec();
+        change(&mut spec);
+        setup.response(&setup.instance.sign_provenance(&spec), &setup.publish())
+    };
+
+    // The audit's case: the repository's own workflow signs a predicate naming the generator
+    // as builder. The certificate's signer URI says otherwise: the claims disagree.
+    let forged = signed(&|spec| spec.builder_id = Some(GENERATOR.into()));
+    let verification = setup.verify_with(&forged, &keys, &expect(GENERATOR));
+    fails_only_with(&verification, Code::ClaimsDisagree);
+    assert!(
+        verification.findings[0].detail.contains("signed by https://github.com/example/widget/"),
+        "{:#?}",
+        verification.findings
     );
-    let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+
+    // A builder id the certificate says nothing about verifies (it contradicts nothing), is
+    // reported as not vouched, and fails an --expect-builder that matches it.
+    for builder in ["https://github.com/npm/cli@9.4.2", "https://example.com/builder"] {
+        let response = signed(&|spec| spec.builder_id = Some(builder.into()));
+        let verification = setup.verify_with(&response, &keys, &IdentityPolicy::default());
+        assert!(verification.is_verified(), "{builder}: {:#?}", verification.findings);
+        assert!(!verification.provenance.as_ref().unwrap().vouched.builder.certified);
+        let verification = setup.verify_with(&response, &keys, &expect(builder));
+        fails_only_with(&verification, Code::IdentityPolicyFailed);
+        assert!(verification.findings[0].detail.contains("does not vouch"), "{:#?}", verification.findings);
+    }
+
+    // GitHub's runner ids are vouched for by the runner environment; one that disagrees with it
+    // is a disagreement, whatever the policy.
+    let response = signed(&|spec| {
+        spec.runner = "self-hosted".into();
+        spec.builder_id = Some("https://github.com/actions/runner/github-hosted".into());
+    });
+    let verification = setup.verify_with(&response, &keys, &IdentityPolicy::default());
+    assert_eq!(failures(&verification), [Code::ClaimsDisagree], "{:#?}", verification.findings);
+    assert!(verification.findings[0].detail.contains("the runner was self-hosted"), "{:#?}", verification.findings);
+    // And the bare runner id (SLSA v0.2) needs GitHub's issuer, even for a repository on a
+    // self-managed forge (whose issuer the repository's own check cannot know).
+    let response = signed(&|spec| {
+        spec.slsa = SlsaShape::V02;
+        spec.repository = "https://git.example.com/example/widget".into();
+        spec.issuer = "https://git.example.com".into();
+    });
+    let attestations = response.replace(SLSA_V1, SLSA_V02);
+    let verification = setup.verify_with(&attestations, &keys, &IdentityPolicy::default());
+    assert_eq!(failures(&verification), [Code::ClaimsDisagree], "{:#?}", verification.findings);
+    assert!(verification.findings[0].detail.contains("GitHub Actions' runner"), "{:#?}", verification.findings);
+}
+
+#[test]
+fn the_issuer_check_cannot_be_skipped_by_letter_case() {
+    let setup = Setup::new();
+    for (predicate, certificate) in [
+        ("https://GitHub.com/example/widget", "https://github.com/example/widget"),
+        ("https://github.com/example/widget", "https://GITHUB.COM/example/widget"),
+        ("https://GitHub.com/example/widget", "https://GitHub.com/example/widget"),
+    ] {
+        let mut spec = ProvenanceSpec::new("widget", "1.2.3", setup.sha512, predicate, COMMIT);
+        spec.certificate_repository = Some(certificate.into());
+        spec.issuer = "https://accounts.example.com".into();
+        let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+        fails_only_with(&verification, Code::ClaimsDisagree);
+        let detail = &verification.findings[0].detail;
+        assert!(detail.contains("must be certified for the issuer https://token.actions"), "{predicate}: {detail}");
+    }
+}
+
+#[test]
+fn legacy_certificates_are_cross_checked_by_their_subject_alternative_name() {
+    // Early-2023 certificates have no build config URI (.18): the workflow comes from the SAN.
+    let setup = Setup::new();
+    let legacy = |change: fn(&mut ProvenanceSpec)| {
+        let mut spec = setup.spec();
+        spec.legacy_claims_only = true;
+        spec.bundle_version = BundleVersion::V01;
+        spec.entry_kind = EntryKind::Intoto002;
+        spec.slsa = SlsaShape::V02;
+        change(&mut spec);
+        let response = SigstoreInstance::attestations_response(&[
+            (SLSA_V02, &setup.instance.sign_provenance(&spec)),
+            (NPM_PUBLISH, &setup.publish()),
+        ]);
+        setup.verify(&response)
+    };
+    let verification = legacy(|_| {});
     assert!(verification.is_verified(), "{:#?}", verification.findings);
-    assert!(verification.provenance.unwrap().signer_identity.contains("slsa-github-generator"));
+    let verified = verification.provenance.unwrap();
+    assert!(verified.certificate.legacy_only);
+    assert!(verified.vouched.workflow.certified, "{:?}", verified.vouched);
+    assert!(verified.vouched.workflow.basis.contains("subject alternative name"));
+
+    let other_workflow = legacy(|spec| spec.certificate_workflow = Some(".github/workflows/other.yml".into()));
+    fails_only_with(&other_workflow, Code::ClaimsDisagree);
+    assert!(other_workflow.findings[0].detail.contains("workflow .github/workflows/other.yml"));
+    let other_commit = legacy(|spec| spec.certificate_commit = Some("f".repeat(40)));
+    fails_only_with(&other_commit, Code::ClaimsDisagree);
+    assert!(other_commit.findings[0].detail.contains(&format!("commit {}", "f".repeat(40))));
+    let other_repository =
+        legacy(|spec| spec.certificate_repository = Some("https://github.com/attacker/other".into()));
+    fails_only_with(&other_repository, Code::ClaimsDisagree);
+}
+
+#[test]
+fn gitlab_builds_are_cross_checked() {
+    let setup = Setup::new();
+    const GITLAB_REPO: &str = "https://gitlab.com/example/widget";
+    let gitlab = |change: fn(&mut ProvenanceSpec), policy: &IdentityPolicy| {
+        let mut spec = ProvenanceSpec::gitlab("widget", "1.2.3", setup.sha512, GITLAB_REPO, COMMIT);
+        change(&mut spec);
+        setup.verify_with(
+            &setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()),
+            &setup.instance.npm_keys_json(),
+            policy,
+        )
+    };
+    let policy = IdentityPolicy {
+        repository: Some(Pattern(GITLAB_REPO.into())),
+        workflow: Some(Pattern(".gitlab-ci.yml".into())),
+        git_ref: Some(Pattern("main".into())),
+        builder: Some(Pattern(format!("{GITLAB_REPO}/-/runners/*"))),
+        runner: Some("gitlab-hosted".into()),
+    };
+    let verification = gitlab(|_| {}, &policy);
+    assert!(verification.is_verified(), "{:#?}", verification.findings);
+    let verified = verification.provenance.unwrap();
+    assert_eq!((verified.provenance.repository.as_str(), verified.provenance.commit.as_str()), (GITLAB_REPO, COMMIT));
+    assert!(verified.vouched.builder.certified && verified.vouched.workflow.certified, "{:?}", verified.vouched);
+
+    let none = IdentityPolicy::default();
+    type Change = fn(&mut ProvenanceSpec);
+    let disagreements: [(Change, &str); 6] = [
+        (|s| s.certificate_commit = Some("f".repeat(40)), "for commit"),
+        (|s| s.certificate_repository = Some("https://gitlab.com/attacker/other".into()), "issued to"),
+        (|s| s.certificate_ref = Some("refs/heads/other".into()), "names ref"),
+        (|s| s.certificate_workflow = Some("ci/other.yml".into()), "workflow ci/other.yml"),
+        (|s| s.issuer = GITHUB_ISSUER.into(), "issuer https://gitlab.com"),
+        (|s| s.builder_id = Some("https://gitlab.com/attacker/other/-/runners/1".into()), "a runner of"),
+    ];
+    for (change, expected) in disagreements {
+        let verification = gitlab(change, &none);
+        fails_only_with(&verification, Code::ClaimsDisagree);
+        assert!(verification.findings[0].detail.contains(expected), "{expected}: {:#?}", verification.findings);
+    }
+    let mut spec = ProvenanceSpec::gitlab("widget", "1.2.3", setup.sha512, GITLAB_REPO, COMMIT);
+    assert_eq!(spec.ci, Ci::GitLab);
+    spec.runner = "self-hosted".into();
+    let verification = setup.verify(&setup.response(&setup.instance.sign_provenance(&spec), &setup.publish()));
+    assert!(verification.is_verified());
+    assert!(verification.findings.iter().any(|f| f.code == Code::SelfHostedRunner));
 }
 
 #[test]

@@ -85,9 +85,9 @@ codes! {
     PublishTimeUnverified = "publish-time-unverified", Unverified,
         "The publish attestation has no verified time (signed entry timestamp or RFC 3161 timestamp) to check npm's key window against.";
     ClaimsDisagree = "claims-disagree", Unverified,
-        "The signing certificate's repository or commit differs from the one the provenance names, or the certificate names none.";
+        "The signing certificate's repository, commit, ref, workflow, issuer or builder claims contradict the provenance's, or it names no repository or commit.";
     IdentityPolicyFailed = "identity-policy-failed", Unverified,
-        "The verified provenance does not meet an --expect-… identity policy (repository, workflow, ref, builder, runner).";
+        "The verified provenance does not meet an --expect-… identity policy (repository, workflow, ref, builder, runner), or meets it only with a claim the certificate does not vouch for.";
     SelfHostedRunner = "self-hosted-runner", Warning,
         "The build ran on a self-hosted runner, whose environment the repository's owner controls.";
     AttestationIgnored = "attestation-ignored", Info,
