@@ -264,7 +264,11 @@ impl Verifier {
         match publishes.len() {
             0 => verification.findings.push(Finding::new(
                 Code::PublishNotChecked,
-                "no npm publish attestation was given; only the provenance was verified",
+                if verification.provenance.is_some() {
+                    "no npm publish attestation was given; only the provenance was verified"
+                } else {
+                    "no npm publish attestation was given, so the registry's statement that it received this tarball was not checked"
+                },
             )),
             1 => {
                 verification.publish = publishes.pop().flatten().and_then(|outcome| match outcome.verified {
@@ -273,7 +277,7 @@ impl Verifier {
                 })
             }
             count => verification.findings.push(Finding::new(
-                Code::ProvenanceAmbiguous,
+                Code::PublishAmbiguous,
                 format!("{count} publish attestations were given; provdiff verifies exactly one"),
             )),
         }

@@ -121,7 +121,16 @@ fn a_bare_provenance_bundle_verifies_alone_and_says_publish_was_not_checked() {
     let verification = setup.verify(&setup.instance.sign_provenance(&setup.spec()));
     assert!(verification.is_verified(), "{:#?}", verification.findings);
     assert!(verification.publish.is_none());
-    assert!(verification.findings.iter().any(|f| f.code == Code::PublishNotChecked));
+    let not_checked = verification.findings.iter().find(|f| f.code == Code::PublishNotChecked).unwrap();
+    assert!(not_checked.detail.contains("only the provenance was verified"), "{}", not_checked.detail);
+
+    // When the provenance failed too, the finding does not say it was verified.
+    let mut spec = setup.spec();
+    spec.certificate_commit = Some("f".repeat(40));
+    let verification = setup.verify(&setup.instance.sign_provenance(&spec));
+    fails_only_with(&verification, Code::ClaimsDisagree);
+    let not_checked = verification.findings.iter().find(|f| f.code == Code::PublishNotChecked).unwrap();
+    assert!(!not_checked.detail.contains("verified"), "{}", not_checked.detail);
 }
 
 #[test]
@@ -429,6 +438,14 @@ fn statements_are_matched_by_their_signed_content() {
     let response = SigstoreInstance::attestations_response(&[
         (SLSA_V1, &provenance),
         (NPM_PUBLISH, &setup.publish()),
+        (NPM_PUBLISH, &setup.publish()),
+    ]);
+    fails_only_with(&setup.verify(&response), Code::PublishAmbiguous);
+
+    // And two provenance attestations are refused as such.
+    let response = SigstoreInstance::attestations_response(&[
+        (SLSA_V1, &provenance),
+        (SLSA_V1, &provenance),
         (NPM_PUBLISH, &setup.publish()),
     ]);
     fails_only_with(&setup.verify(&response), Code::ProvenanceAmbiguous);

@@ -77,7 +77,7 @@ codes! {
     ProvenanceMissing = "provenance-missing", Unverified,
         "No SLSA provenance attestation was found among the inputs.";
     ProvenanceAmbiguous = "provenance-ambiguous", Unverified,
-        "More than one attestation of the same kind was given; provdiff will not pick one.";
+        "More than one SLSA provenance attestation was given; provdiff will not pick one.";
     ProvenanceUnsupported = "provenance-unsupported", Unverified,
         "The provenance predicate does not name a source repository and commit provdiff can read.";
     PublishKeyUnknown = "publish-key-unknown", Unverified,
@@ -92,6 +92,8 @@ codes! {
         "The build ran on a self-hosted runner, whose environment the repository's owner controls.";
     AttestationIgnored = "attestation-ignored", Info,
         "An attestation of a kind provdiff does not use (neither SLSA provenance nor npm publish) was skipped.";
+    PublishAmbiguous = "publish-ambiguous", Unverified,
+        "More than one npm publish attestation was given; provdiff will not pick one.";
     PublishNotChecked = "publish-not-checked", Info,
         "No npm publish attestation was given, so only the provenance was verified.";
 
