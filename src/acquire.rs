@@ -151,9 +151,17 @@ fn obtain_source(
 
 /// `check --tarball FILE --attestations FILE [--repo …]`.
 pub fn from_files(args: &CheckArgs, verifier: &Verifier, policy: &IdentityPolicy) -> Result<Acquired> {
-    let tarball = args.tarball.as_ref().context("give NAME@VERSION, or --tarball and --attestations")?;
+    let tarball = args
+        .tarball
+        .as_ref()
+        .context("give NAME@VERSION, or --tarball and --attestations")
+        .map_err(|error| crate::error::tag_usage(error, "--tarball"))?;
     let published = inputs::read_tarball(tarball)?;
-    let subject = subject_of(&published, &tarball.display().to_string())?;
+    let subject = crate::error::Tag::tag_file(
+        subject_of(&published, &tarball.display().to_string()),
+        crate::error::ErrorCode::TarballInvalid,
+        tarball,
+    )?;
     let attestations = inputs::read_attestations(&args.attestations)?;
     let verification = verifier.verify(&attestations, &subject, policy);
     let progress = Progress::new();
@@ -185,7 +193,11 @@ fn subject_of(published: &PublishedTarball, origin: &str) -> Result<PackageSubje
 
 /// `check NAME@VERSION`: from the registry npm is configured with.
 pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: &IdentityPolicy) -> Result<Acquired> {
-    let spec = PackageSpec::parse(spec)?;
+    let spec = crate::error::Tag::tag_field(
+        PackageSpec::parse(spec),
+        crate::error::ErrorCode::PackageSpecInvalid,
+        "NAME@VERSION",
+    )?;
     let config = RegistryConfig::from_process(args.registry.clone())?;
     let cache = provdiff_registry::Cache::new(cache_root(args)?.join("registry"))?;
     let mut options =

@@ -49,6 +49,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command prints JSON (and so also prints an error as a JSON document).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Check(args) => args.report.json,
+            Command::Diff(args) => args.report.json,
+            Command::Pack(args) => args.json,
+            Command::VerifyBundle(args) => args.json,
+            Command::Verify(args) => args.json,
+            Command::RebuildInit { .. } => false,
+        }
+    }
+}
+
 /// Trust material overrides shared by every command that verifies.
 #[derive(Debug, Args)]
 pub struct TrustArgs {
