@@ -219,8 +219,9 @@ pub struct VerifyArgs {
     /// The tarball's digest instead of the tarball: `sha512:HEX` or an npm integrity string.
     #[arg(long, value_name = "sha512:HEX")]
     pub digest: Option<String>,
-    /// The package the attestations must name (default: the tarball's package.json, or the
-    /// attestation's own subject when only a digest is given).
+    /// The package the attestations must name (default: the tarball's package.json). Required
+    /// with --digest: the attestations are what is being checked, so they cannot say which
+    /// package to expect.
     #[arg(long, value_name = "NAME@VERSION")]
     pub package: Option<String>,
     #[command(flatten)]

@@ -159,6 +159,14 @@ fn errors_are_json_documents_with_json() {
     assert_error_document(&run, "digest-invalid", None, Some("--digest"));
     let run = verify(&["--attestations", "attestations.json", "--digest", &digest]);
     assert_error_document(&run, "usage", None, Some("--package"));
+    // And the help says so, rather than promising a default taken from the attestations.
+    let help = support::provdiff(&["verify", "--help"], dir);
+    assert!(
+        help.stdout.split_whitespace().collect::<Vec<_>>().join(" ").contains("Required with --digest"),
+        "{}",
+        help.stdout
+    );
+    assert!(!help.stdout.contains("own subject"), "{}", help.stdout);
     let run = verify(&["--attestations", "attestations.json", "--digest", &digest, "--package", "widget"]);
     assert_error_document(&run, "package-spec-invalid", None, Some("--package"));
     let run = support::provdiff(
