@@ -649,3 +649,34 @@ fn an_rfc3161_timestamp_is_a_verified_time_for_the_npm_key() {
     let sources: Vec<TimeSource> = verification.publish.unwrap().verified_times.iter().map(|t| t.source).collect();
     assert_eq!(sources, [TimeSource::SignedEntryTimestamp, TimeSource::Rfc3161Timestamp]);
 }
+
+#[test]
+fn a_publish_predicate_naming_another_package_or_version_fails() {
+    // The subject is right (the purl and the digest), but npm's publish predicate, which is
+    // signed too, names another package or version: the registry did not vouch for this one.
+    let setup = Setup::new();
+    let provenance = setup.instance.sign_provenance(&setup.spec());
+    for (name, version) in [("other", "1.2.3"), ("widget", "9.9.9"), ("Widget", "1.2.3")] {
+        let statement = serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v0.1",
+            "subject": [{"name": "pkg:npm/widget@1.2.3", "digest": {"sha512": setup.sha512.to_hex()}}],
+            "predicateType": NPM_PUBLISH,
+            "predicate": {"name": name, "version": version, "registry": "https://registry.testkit.invalid"}
+        });
+        let publish = setup.instance.sign_publish_statement(&statement, SystemTime::now() - Duration::from_secs(60));
+        let verification = setup.verify(&setup.response(&provenance, &publish));
+        fails_only_with(&verification, Code::SubjectNameMismatch);
+        let detail = &verification.findings[0].detail;
+        assert!(detail.contains(&format!("names {name}@{version}, expected widget@1.2.3")), "{detail}");
+        assert!(verification.publish.is_none());
+    }
+    // A predicate without a name is refused the same way.
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": "pkg:npm/widget@1.2.3", "digest": {"sha512": setup.sha512.to_hex()}}],
+        "predicateType": NPM_PUBLISH,
+        "predicate": {"version": "1.2.3"}
+    });
+    let publish = setup.instance.sign_publish_statement(&statement, SystemTime::now() - Duration::from_secs(60));
+    fails_only_with(&setup.verify(&setup.response(&provenance, &publish)), Code::SubjectNameMismatch);
+}
