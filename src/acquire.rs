@@ -219,7 +219,9 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
         let attestations = raw_attestations(attestations);
         let listed = dist.sha512.first().copied();
         let verification = attestations.and_then(|attestations| {
-            let sha512 = listed.context("dist.integrity lists no sha512 digest")?;
+            let sha512 = listed
+                .context("dist.integrity lists no sha512 digest")
+                .map_err(|error| crate::error::tag_code(error, crate::error::ErrorCode::Registry))?;
             Ok((verifier.verify(&attestations, &subject_for(sha512), policy), attestations, sha512))
         });
         let fetch_options = fetch_options.clone();
@@ -257,13 +259,14 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
         .with_context(|| format!("cannot read the tarball of {}@{}", spec.name, spec.version))?;
     let manifest = crate::check::published_manifest(&published, version.dist.tarball.as_ref())?;
     if manifest.name() != Some(spec.name.as_str()) || manifest.version() != Some(spec.version.as_str()) {
-        anyhow::bail!(
+        let error = anyhow::anyhow!(
             "the registry's tarball for {}@{} holds a package.json for {}@{}",
             spec.name,
             spec.version,
             manifest.name().unwrap_or("(no name)"),
             manifest.version().unwrap_or("(no version)")
         );
+        return Err(crate::error::tag_code(error, crate::error::ErrorCode::Registry));
     }
     let mut findings = Vec::new();
     if let Attestations::Absent { url, advertised } = &version.attestations {
