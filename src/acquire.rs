@@ -155,9 +155,17 @@ fn obtain_source(
 
 /// `check --tarball FILE --attestations FILE [--repo …]`.
 pub fn from_files(args: &CheckArgs, verifier: &Verifier, policy: &IdentityPolicy) -> Result<Acquired> {
-    let tarball = args.tarball.as_ref().context("give NAME@VERSION, or --tarball and --attestations")?;
+    let tarball = args
+        .tarball
+        .as_ref()
+        .context("give NAME@VERSION, or --tarball and --attestations")
+        .map_err(|error| crate::error::tag_usage(error, "--tarball"))?;
     let published = inputs::read_tarball(tarball)?;
-    let subject = subject_of(&published, &tarball.display().to_string())?;
+    let subject = crate::error::Tag::tag_file(
+        subject_of(&published, &tarball.display().to_string()),
+        crate::error::ErrorCode::TarballInvalid,
+        tarball,
+    )?;
     let attestations = inputs::read_attestations(&args.attestations)?;
     let verification = verifier.verify(&attestations, &subject, policy);
     let progress = Progress::new();
@@ -189,7 +197,11 @@ fn subject_of(published: &PublishedTarball, origin: &str) -> Result<PackageSubje
 
 /// `check NAME@VERSION`: from the registry npm is configured with.
 pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: &IdentityPolicy) -> Result<Acquired> {
-    let spec = PackageSpec::parse(spec)?;
+    let spec = crate::error::Tag::tag_field(
+        PackageSpec::parse(spec),
+        crate::error::ErrorCode::PackageSpecInvalid,
+        "NAME@VERSION",
+    )?;
     let config = RegistryConfig::from_process(args.registry.clone())?;
     let cache = provdiff_registry::Cache::new(cache_root(args)?.join("registry"))?;
     let mut options =
@@ -211,7 +223,9 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
         let attestations = raw_attestations(attestations);
         let listed = dist.sha512.first().copied();
         let verification = attestations.and_then(|attestations| {
-            let sha512 = listed.context("dist.integrity lists no sha512 digest")?;
+            let sha512 = listed
+                .context("dist.integrity lists no sha512 digest")
+                .map_err(|error| crate::error::tag_code(error, crate::error::ErrorCode::Registry))?;
             Ok((verifier.verify(&attestations, &subject_for(sha512), policy), attestations, sha512))
         });
         let fetch_options = fetch_options.clone();
@@ -249,13 +263,14 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
         .with_context(|| format!("cannot read the tarball of {}@{}", spec.name, spec.version))?;
     let manifest = crate::check::published_manifest(&published, version.dist.tarball.as_ref())?;
     if manifest.name() != Some(spec.name.as_str()) || manifest.version() != Some(spec.version.as_str()) {
-        anyhow::bail!(
+        let error = anyhow::anyhow!(
             "the registry's tarball for {}@{} holds a package.json for {}@{}",
             spec.name,
             spec.version,
             manifest.name().unwrap_or("(no name)"),
             manifest.version().unwrap_or("(no version)")
         );
+        return Err(crate::error::tag_code(error, crate::error::ErrorCode::Registry));
     }
     let mut findings = Vec::new();
     if let Attestations::Absent { url, advertised } = &version.attestations {

@@ -9,6 +9,7 @@ use provdiff_npm::{Manifest, NpmRules, Packed, PublishedTarball};
 
 use crate::acquire::{self, SourceOutcome};
 use crate::cli::CheckArgs;
+use crate::error::Tag;
 use crate::inputs;
 use crate::report::{CheckReport, ComparisonInfo, GzipEngine, PackageInfo, RulesSource, SourceInfo};
 
@@ -50,7 +51,8 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                 manifest.repository_directory(),
                 args.package_dir.as_deref(),
                 root.as_ref(),
-            )?;
+            )
+            .tag(crate::error::ErrorCode::PackageNotFound)?;
             report.source = Some(SourceInfo {
                 repository: provenance.provenance.repository.clone(),
                 commit: provenance.provenance.commit.clone(),
@@ -114,7 +116,8 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         crate::render::terminal::write_check(out, &report, style)
     })?;
     if let Some(failure) = crate::rebuild::failure(&report) {
-        bail!(failure);
+        // The report, printed above, already says what the build did.
+        return Err(crate::error::Reported(failure).into());
     }
     Ok(report.exit_code())
 }
@@ -149,8 +152,13 @@ fn lfs_pointers(commit: &Commit<'_>, package_dir: &str) -> Result<Vec<LfsPointer
 }
 
 pub fn published_manifest(published: &PublishedTarball, origin: &str) -> Result<Manifest> {
-    let entry = published.tree.get("package.json").with_context(|| format!("{origin} has no package/package.json"))?;
-    Ok(Manifest::parse(&entry.content, &format!("{origin}: package.json"))?)
+    use crate::error::{ErrorCode, Tag};
+    let read = || -> Result<Manifest> {
+        let entry =
+            published.tree.get("package.json").with_context(|| format!("{origin} has no package/package.json"))?;
+        Ok(Manifest::parse(&entry.content, &format!("{origin}: package.json"))?)
+    };
+    read().tag_file(ErrorCode::TarballInvalid, std::path::Path::new(origin))
 }
 
 /// The npm rules to pack with: the npm version the provenance names (SLSA v0.2 builders are

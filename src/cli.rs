@@ -49,6 +49,20 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the command prints JSON (and so also prints an error as a JSON document).
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Check(args) => args.report.json,
+            Command::Diff(args) => args.report.json,
+            Command::Pack(args) => args.json,
+            Command::VerifyBundle(args) => args.json,
+            Command::Verify(args) => args.json,
+            Command::RebuildInit { .. } => false,
+        }
+    }
+}
+
 /// Trust material overrides shared by every command that verifies.
 #[derive(Debug, Args)]
 pub struct TrustArgs {
@@ -66,13 +80,17 @@ pub struct PolicyArgs {
     /// The source repository the provenance must name (`https://github.com/OWNER/REPO`).
     #[arg(long, value_name = "URL")]
     pub expect_repository: Option<String>,
-    /// The workflow file that must have built the package (`.github/workflows/release.yml`).
+    /// The workflow file that must have built the package (`.github/workflows/release.yml`), as
+    /// the signing certificate also names it.
     #[arg(long, value_name = "PATH")]
     pub expect_workflow: Option<String>,
     /// The git ref the build must have run on (`refs/tags/v*`).
     #[arg(long, value_name = "REF")]
     pub expect_ref: Option<String>,
-    /// The builder id the provenance must name.
+    /// The builder id the provenance must name. It must also be one the signing certificate
+    /// vouches for (GitHub's runner ids, a signing workflow's URL, a GitLab project's runners):
+    /// a builder id only the build itself states, such as `https://github.com/npm/cli@9.4.2`,
+    /// fails.
     #[arg(long, value_name = "ID")]
     pub expect_builder: Option<String>,
     /// The kind of runner the certificate must name (`github-hosted`).
@@ -201,8 +219,9 @@ pub struct VerifyArgs {
     /// The tarball's digest instead of the tarball: `sha512:HEX` or an npm integrity string.
     #[arg(long, value_name = "sha512:HEX")]
     pub digest: Option<String>,
-    /// The package the attestations must name (default: the tarball's package.json, or the
-    /// attestation's own subject when only a digest is given).
+    /// The package the attestations must name (default: the tarball's package.json). Required
+    /// with --digest: the attestations are what is being checked, so they cannot say which
+    /// package to expect.
     #[arg(long, value_name = "NAME@VERSION")]
     pub package: Option<String>,
     #[command(flatten)]

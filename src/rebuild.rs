@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use provdiff_attest::VerifiedProvenance;
 use provdiff_core::{Code, Finding, Severity};
 use provdiff_git::Commit;
@@ -178,12 +178,15 @@ pub fn after_comparison(
     };
     let record = match provdiff_rebuild::rebuild(&workdir, &plan, &options) {
         Ok(record) => record,
-        Err(RebuildError::NoSandbox { program, reason }) => bail!(
-            "refusing to run the package's build: no working sandbox ({} failed: {reason}); install bubblewrap \
-             (Debian package `bubblewrap`) where it may create namespaces, or pass --unsandboxed to run the build \
-             without one",
-            program.display()
-        ),
+        Err(RebuildError::NoSandbox { program, reason }) => {
+            let refusal = anyhow::anyhow!(
+                "refusing to run the package's build: no working sandbox ({} failed: {reason}); install bubblewrap \
+                 (Debian package `bubblewrap`) where it may create namespaces, or pass --unsandboxed to run the \
+                 build without one",
+                program.display()
+            );
+            return Err(crate::error::tag_code(refusal, crate::error::ErrorCode::Rebuild));
+        }
         Err(error) => return Err(error.into()),
     };
 

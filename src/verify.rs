@@ -2,12 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use provdiff_attest::{PackageSubject, Verification};
 use provdiff_core::Sha512;
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
+use crate::error::{ErrorCode, Tag};
 use crate::render::terminal::{Style, write_attestation, write_findings};
 use crate::report::Tool;
 use crate::{exit, inputs};
@@ -45,14 +46,19 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
             };
             (tarball.sha512, name_version)
         }
-        (None, Some(digest)) => (parse_digest(digest)?, None),
-        (None, None) => bail!("give --tarball or --digest"),
+        (None, Some(digest)) => (parse_digest(digest).tag_field(ErrorCode::DigestInvalid, "--digest")?, None),
+        (None, None) => return Err(anyhow::anyhow!("give --tarball or --digest")).tag(ErrorCode::Usage),
     };
     let (name, version) = match (&args.package, from_tarball) {
-        (Some(spec), _) => inputs::parse_package_spec(spec)?,
+        (Some(spec), _) => inputs::parse_package_spec(spec, "--package")?,
         (None, Some(name_version)) => name_version,
         (None, None) => {
-            bail!("give --package NAME@VERSION: with only a digest, provdiff cannot know which package to expect")
+            let reason = if args.tarball.is_some() {
+                "give --package NAME@VERSION: the tarball's package.json names no package and version"
+            } else {
+                "give --package NAME@VERSION: with only a digest, provdiff cannot know which package to expect"
+            };
+            return Err(anyhow::anyhow!(reason)).tag_field(ErrorCode::Usage, "--package");
         }
     };
     let verifier = inputs::verifier(&args.trust)?;

@@ -7,21 +7,26 @@ use anyhow::{Context, Result};
 use provdiff_attest::{BundleArtifact, SignerPolicy};
 
 use crate::cli::{TrustArgs, VerifyBundleArgs};
+use crate::error::{ErrorCode, Tag};
 use crate::{exit, inputs};
 
 pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
-    let bundle = fs_err::read_to_string(&args.bundle)?;
+    let bundle = inputs::read_text(&args.bundle)?;
     let policy = match (&args.key, &args.certificate_identity, &args.certificate_oidc_issuer) {
         (Some(key), _, _) => {
-            let pem = fs_err::read_to_string(key)?;
+            let pem = inputs::read_text(key)?;
             let public_key = provdiff_attest::parse_public_key_pem(&pem)
-                .with_context(|| format!("{} is not a PEM public key", key.display()))?;
+                .with_context(|| format!("{} is not a PEM public key", key.display()))
+                .tag_file(ErrorCode::KeyInvalid, key)?;
             SignerPolicy::Key { public_key }
         }
         (None, Some(identity), Some(issuer)) => {
             SignerPolicy::Identity { identity: identity.clone(), issuer: issuer.clone() }
         }
-        _ => anyhow::bail!("give --key, or --certificate-identity with --certificate-oidc-issuer"),
+        _ => {
+            return Err(anyhow::anyhow!("give --key, or --certificate-identity with --certificate-oidc-issuer"))
+                .tag(ErrorCode::Usage);
+        }
     };
     let verifier = inputs::verifier(&TrustArgs { trusted_root: args.trusted_root.clone(), npm_keys: None })?;
     let bytes;
@@ -30,11 +35,12 @@ pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
             let digest: [u8; 32] = hex::decode(hex_digits)
                 .ok()
                 .and_then(|bytes| bytes.try_into().ok())
-                .context("the artifact digest must be sha256: and 64 hex digits")?;
+                .context("the artifact digest must be sha256: and 64 hex digits")
+                .tag_field(ErrorCode::DigestInvalid, "FILE_OR_DIGEST")?;
             BundleArtifact::Sha256(digest)
         }
         None => {
-            bytes = fs_err::read(&args.artifact)?;
+            bytes = inputs::read_file(std::path::Path::new(&args.artifact))?;
             BundleArtifact::Bytes(&bytes)
         }
     };

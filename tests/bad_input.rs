@@ -4,10 +4,11 @@
 
 mod support;
 
-use support::{Run, Scenario, widget_files};
+use support::{Run, Scenario, assert_matches_schema, widget_files};
 
 fn assert_one_line_error(run: &Run, mentions: &[&str]) {
     assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "without --json nothing goes to stdout: {}", run.stdout);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "one line expected:\n{}", run.stderr);
     assert!(run.stderr.starts_with("provdiff: error: "), "{}", run.stderr);
@@ -117,4 +118,101 @@ fn garbage_in_every_input_never_panics() {
             assert_one_line_error(&run, &[]);
         }
     }
+}
+
+/// With `--json`, an error is also a JSON document on stdout: its stable code, the file or
+/// argument it concerns, and the same one-line message as stderr; the exit code stays 2.
+fn assert_error_document(run: &Run, code: &str, file: Option<&str>, field: Option<&str>) {
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "one line expected:\n{}", run.stderr);
+    assert_matches_schema(run, "error.schema.json");
+    let document = run.json();
+    let error = &document["error"];
+    assert_eq!(error["code"], code, "{document:#}");
+    assert_eq!(error["file"].as_str(), file, "{document:#}");
+    assert_eq!(error["field"].as_str(), field, "{document:#}");
+    assert_eq!(format!("provdiff: error: {}", error["message"].as_str().unwrap()), run.stderr.trim_end());
+}
+
+#[test]
+fn errors_are_json_documents_with_json() {
+    let scenario = Scenario::new(&widget_files(), |_| {});
+    let dir = scenario.dir.path();
+    fs_err::write(scenario.path("notjson.json"), "<html>not found</html>").unwrap();
+    fs_err::write(scenario.path("bad.pem"), "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").unwrap();
+    let trust = ["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"];
+    let verify = |args: &[&str]| {
+        let mut all = vec!["verify", "--json"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&trust);
+        support::provdiff(&all, dir)
+    };
+    let tarball = ["--tarball", "package.tgz"];
+    let digest = format!("sha512:{}", scenario.tarball_sha512().to_hex());
+
+    let run = verify(&[&["--attestations", "notjson.json"][..], &tarball].concat());
+    assert_error_document(&run, "attestations-invalid", Some("notjson.json"), None);
+    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+    let run = verify(&[&["--attestations", "missing.json"][..], &tarball].concat());
+    assert_error_document(&run, "input-unreadable", Some("missing.json"), None);
+    let run = verify(&["--attestations", "attestations.json", "--digest", "sha512:zz", "--package", "widget@1.2.3"]);
+    assert_error_document(&run, "digest-invalid", None, Some("--digest"));
+    let run = verify(&["--attestations", "attestations.json", "--digest", &digest]);
+    assert_error_document(&run, "usage", None, Some("--package"));
+    // And the help says so, rather than promising a default taken from the attestations.
+    let help = support::provdiff(&["verify", "--help"], dir);
+    assert!(
+        help.stdout.split_whitespace().collect::<Vec<_>>().join(" ").contains("Required with --digest"),
+        "{}",
+        help.stdout
+    );
+    assert!(!help.stdout.contains("own subject"), "{}", help.stdout);
+    let run = verify(&["--attestations", "attestations.json", "--digest", &digest, "--package", "widget"]);
+    assert_error_document(&run, "package-spec-invalid", None, Some("--package"));
+    let run = support::provdiff(
+        &[
+            "verify",
+            "--json",
+            "--attestations",
+            "attestations.json",
+            "--tarball",
+            "package.tgz",
+            "--npm-keys",
+            "notjson.json",
+        ],
+        dir,
+    );
+    assert_error_document(&run, "trust-invalid", Some("notjson.json"), None);
+    // Arguments clap refuses are `usage` too.
+    let run = support::provdiff(&["verify", "--json", "--tarball", "package.tgz"], dir);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.json()["error"]["code"], "usage", "{}", run.stdout);
+    assert!(run.json()["error"]["message"].as_str().unwrap().contains("--attestations"), "{}", run.stdout);
+    assert_matches_schema(&run, "error.schema.json");
+
+    let bundle = |args: &[&str]| {
+        let mut all =
+            vec!["verify-bundle", "--json", "--bundle", "attestations.json", "--trusted-root", "trusted_root.json"];
+        all.extend_from_slice(args);
+        support::provdiff(&all, dir)
+    };
+    assert_error_document(&bundle(&["--key", "bad.pem", "package.tgz"]), "key-invalid", Some("bad.pem"), None);
+    assert_error_document(&bundle(&["--key", "none.pem", "package.tgz"]), "input-unreadable", Some("none.pem"), None);
+    let run = bundle(&["--certificate-identity", "i", "--certificate-oidc-issuer", "u", "sha256:xyz"]);
+    assert_error_document(&run, "digest-invalid", None, Some("FILE_OR_DIGEST"));
+
+    let run = scenario.check_replacing(&[("--attestations", "notjson.json")], &["--json"]);
+    assert_error_document(&run, "attestations-invalid", Some("notjson.json"), None);
+    fs_err::write(scenario.path("trunc.tgz"), &fs_err::read(scenario.path("package.tgz")).unwrap()[..40]).unwrap();
+    let run = scenario.check_replacing(&[("--tarball", "trunc.tgz")], &["--json"]);
+    assert_error_document(&run, "tarball-invalid", Some("trunc.tgz"), None);
+    let run = scenario.check_replacing(&[("--trusted-root", "notjson.json")], &["--json"]);
+    assert_error_document(&run, "trust-invalid", Some("notjson.json"), None);
+    fs_err::create_dir(scenario.path("empty")).unwrap();
+    let run = scenario.check_replacing(&[("--repo", "empty")], &["--json"]);
+    assert_error_document(&run, "git", None, None);
+    let run = scenario.check(&["--json", "--markdown", "-"]);
+    assert_error_document(&run, "usage", None, Some("--markdown"));
+    let run = scenario.check(&["--json", "--html", "missing-dir/report.html"]);
+    assert_error_document(&run, "output", Some("missing-dir/report.html"), None);
 }

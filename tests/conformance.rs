@@ -13,17 +13,55 @@ use sha2::Digest;
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-/// The check each `_fail` case is about, as provdiff's finding code (`None`: the input itself is
-/// refused, exit 2), and the repair that removes an earlier, unrelated defect so the case fails
-/// for its own reason (see ../shared/README.md).
-fn intended(case: &str) -> (Option<&'static str>, Option<Repair>) {
+/// How a case must fail: with a finding of this code, or (the input itself refused) with an
+/// error document of this code, exit 2. `detail` must appear in the finding's detail or the
+/// error's message: the code alone would not tell an early, unrelated defect from the one a
+/// case is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Finding { code: &'static str, detail: Option<&'static str> },
+    InputError { code: &'static str, detail: Option<&'static str> },
+}
+
+const fn finding(code: &'static str) -> Expect {
+    Expect::Finding { code, detail: None }
+}
+
+/// The check each `_fail` case is about, and the repair that removes an earlier, unrelated
+/// defect so the case fails for its own reason (see ../shared/README.md). For a repaired case,
+/// the second expectation is how the original fails (its earlier defect), when it is checked.
+fn intended(case: &str) -> (Expect, Option<Repair>, Option<Expect>) {
     let code = match case {
-        "bundle-empty-certificate-chain_fail" => return (Some("bundle-malformed"), Some(Repair::DropInclusionProof)),
-        "bundle-with-root-cert_fail" => return (Some("certificate-invalid"), Some(Repair::DropInclusionProof)),
-        "rekor2-timestamp-with-incorrect-time_fail" => {
-            return (Some("certificate-invalid"), Some(Repair::UnwrapBase64));
+        "bundle-empty-certificate-chain_fail" => {
+            return (finding("bundle-malformed"), Some(Repair::DropInclusionProof), None);
         }
-        "managed-key-wrong-key_fail" | "trust-root-tlog-missing-validity-start_fail" => return (None, None),
+        "bundle-with-root-cert_fail" => {
+            return (finding("certificate-invalid"), Some(Repair::DropInclusionProof), None);
+        }
+        "rekor2-timestamp-with-incorrect-time_fail" => {
+            return (finding("certificate-invalid"), Some(Repair::UnwrapBase64), None);
+        }
+        // The key file is not even base64 (`…wrongkey==`), so it is refused as input; with a
+        // valid key that is not the signer's, the signature is what fails.
+        "managed-key-wrong-key_fail" => {
+            return (
+                Expect::Finding { code: "signature-invalid", detail: Some("signature verification failed") },
+                Some(Repair::OtherValidKey),
+                Some(Expect::InputError { code: "key-invalid", detail: Some("key.pub is not a PEM public key") }),
+            );
+        }
+        // The stale inclusion proof has no checkpoint, which the bundle format requires first;
+        // with a checkpoint over the proof's own root, the proof itself is what fails.
+        "invalid-inclusion-proof_fail" => {
+            return (
+                Expect::Finding { code: "tlog-invalid", detail: Some("inclusion proof verification failed") },
+                Some(Repair::AddCheckpoint),
+                Some(Expect::Finding { code: "tlog-invalid", detail: Some("no checkpoint") }),
+            );
+        }
+        "trust-root-tlog-missing-validity-start_fail" => {
+            return (Expect::InputError { code: "trust-invalid", detail: Some("trusted_root.json") }, None, None);
+        }
         "bundle-invalid-base64-signature_fail"
         | "bundle-malformed-json_fail"
         | "bundle-negative-log-index_fail"
@@ -43,7 +81,7 @@ fn intended(case: &str) -> (Option<&'static str>, Option<Repair>) {
         case if case.starts_with("rekor2-timestamp") || case == "rekor2-no-timestamp_fail" => "timestamp-invalid",
         _ => "tlog-invalid",
     };
-    (Some(code), None)
+    (finding(code), None, None)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,10 +91,27 @@ enum Repair {
     DropInclusionProof,
     /// The RFC 3161 token's base64 was line-wrapped, which strict base64 refuses first.
     UnwrapBase64,
+    /// A well-formed P-256 key that did not sign the bundle (npm's first attestation key, from
+    /// `../shared/fixtures/trust`) in place of the case's malformed one.
+    OtherValidKey,
+    /// A checkpoint over the inclusion proof's own tree size and root hash (its signature is
+    /// never reached: the proof is checked first).
+    AddCheckpoint,
 }
 
-fn repaired(bundle: &Path, repair: Repair, out: &Path) -> std::path::PathBuf {
-    let mut value: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(bundle).unwrap()).unwrap();
+/// The repaired bundle, and the key to verify it with when the repair replaces the key.
+fn repaired(
+    shared: &Path,
+    case: &Path,
+    repair: Repair,
+    out: &Path,
+) -> (std::path::PathBuf, Option<std::path::PathBuf>) {
+    let bundle = case.join("bundle.sigstore.json");
+    if let Repair::OtherValidKey = repair {
+        let key = shared.join("fixtures/trust/npm-key-SHA256_jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA.pem");
+        return (bundle, Some(key));
+    }
+    let mut value: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&bundle).unwrap()).unwrap();
     let material = &mut value["verificationMaterial"];
     match repair {
         Repair::DropInclusionProof => {
@@ -70,10 +125,55 @@ fn repaired(bundle: &Path, repair: Repair, out: &Path) -> std::path::PathBuf {
                 token["signedTimestamp"] = unwrapped.into();
             }
         }
+        Repair::AddCheckpoint => {
+            use base64::Engine;
+            let engine = base64::engine::general_purpose::STANDARD;
+            for entry in material["tlogEntries"].as_array_mut().unwrap() {
+                let mut hint = engine.decode(entry["logId"]["keyId"].as_str().unwrap()).unwrap()[..4].to_vec();
+                hint.extend_from_slice(&[0; 70]);
+                let proof = &mut entry["inclusionProof"];
+                let envelope = format!(
+                    "rekor.sigstore.dev - 2605736670972794746\n{}\n{}\n\n\u{2014} rekor.sigstore.dev {}\n",
+                    proof["treeSize"].as_str().unwrap(),
+                    proof["rootHash"].as_str().unwrap(),
+                    engine.encode(&hint)
+                );
+                proof["checkpoint"] = serde_json::json!({"envelope": envelope});
+            }
+        }
+        Repair::OtherValidKey => {}
     }
     let path = out.join("repaired.sigstore.json");
     fs_err::write(&path, value.to_string()).unwrap();
-    path
+    (path, None)
+}
+
+/// Whether `run` failed as `expect` says; the reason it did not, otherwise.
+fn failed_as(run: &support::Run, expect: Expect) -> Result<(), String> {
+    let (wanted_exit, wanted_code, detail, found_code, found_detail) = match expect {
+        Expect::Finding { code, detail } => {
+            let report = run.json();
+            let finding = &report["findings"][0];
+            (1, code, detail, finding["code"].as_str().unwrap_or_default().to_string(), finding["detail"].to_string())
+        }
+        Expect::InputError { code, detail } => {
+            let report = run.json();
+            let error = &report["error"];
+            (2, code, detail, error["code"].as_str().unwrap_or_default().to_string(), error["message"].to_string())
+        }
+    };
+    if run.code != wanted_exit {
+        return Err(format!("exit {}, not {wanted_exit}: {}{}", run.code, run.stdout.trim(), run.stderr.trim()));
+    }
+    if found_code != wanted_code {
+        return Err(format!("failed with {found_code}, not {wanted_code}: {found_detail}"));
+    }
+    if let Some(detail) = detail
+        && !found_detail.contains(detail)
+    {
+        return Err(format!("failed with {found_code}, but not because {detail:?}: {found_detail}"));
+    }
+    Ok(())
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
@@ -99,33 +199,44 @@ fn every_bundle_verify_case_meets_its_expectation() {
         let trusted_root =
             if case.join("trusted_root.json").exists() { case.join("trusted_root.json") } else { public_good.clone() };
 
-        let (code, repair) = if must_fail { intended(&name) } else { (None, None) };
         let scratch = tempfile::tempdir().unwrap();
         let original = case.join("bundle.sigstore.json");
-        let mut bundles = vec![(original.clone(), if repair.is_some() { None } else { code })];
-        if let Some(repair) = repair {
-            bundles.push((repaired(&original, repair, scratch.path()), code));
+        let key = case.join("key.pub");
+        let key = key.exists().then_some(key);
+        // Each variant: a bundle, the key to verify it with, and how it must fail (`None`: it
+        // must verify; for an original with an earlier defect, any failure unless it is known).
+        let mut variants: Vec<(std::path::PathBuf, Option<std::path::PathBuf>, Option<Expect>, bool)> = Vec::new();
+        if must_fail {
+            let (expect, repair, original_defect) = intended(&name);
+            match repair {
+                None => variants.push((original.clone(), key.clone(), Some(expect), false)),
+                Some(repair) => {
+                    variants.push((original.clone(), key.clone(), original_defect, false));
+                    let (bundle, other_key) = repaired(&shared, case, repair, scratch.path());
+                    variants.push((bundle, other_key.or(key.clone()), Some(expect), true));
+                }
+            }
+        } else {
+            variants.push((original.clone(), key.clone(), None, false));
         }
         let trusted_root = trusted_root.display().to_string();
         let identity = read_trimmed(&case.join("identity")).unwrap_or_else(|| DEFAULT_IDENTITY.to_string());
         let issuer = read_trimmed(&case.join("issuer")).unwrap_or_else(|| DEFAULT_ISSUER.to_string());
-        let key = case.join("key.pub");
-        let key = key.display().to_string();
-        for (bundle, code) in &bundles {
+        for (bundle, key, expect, is_repaired) in &variants {
             let bundle = bundle.display().to_string();
+            let key = key.as_ref().map(|key| key.display().to_string());
             for subject in [artifact.display().to_string(), digest.clone()] {
                 let mut args = vec!["verify-bundle", "--json", "--bundle", &bundle, "--trusted-root", &trusted_root];
-                if case.join("key.pub").exists() {
-                    args.extend(["--key", &key]);
-                } else {
-                    args.extend(["--certificate-identity", &identity, "--certificate-oidc-issuer", &issuer]);
+                match &key {
+                    Some(key) => args.extend(["--key", key]),
+                    None => args.extend(["--certificate-identity", &identity, "--certificate-oidc-issuer", &issuer]),
                 }
                 args.push(&subject);
                 let run = support::provdiff(&args, case);
                 assert!(!run.stderr.contains("panicked"), "{name}: {}", run.stderr);
-                let verified = run.code == 0;
                 let what = if subject.starts_with("sha256:") { "digest" } else { "path" };
-                let repaired = if bundle.ends_with("repaired.sigstore.json") { ", repaired" } else { "" };
+                let repaired = if *is_repaired { ", repaired" } else { "" };
+                let verified = run.code == 0;
                 if verified == must_fail {
                     disagreements.push(format!(
                         "{name} ({what}{repaired}): exit {} {}{}",
@@ -135,24 +246,10 @@ fn every_bundle_verify_case_meets_its_expectation() {
                     ));
                     continue;
                 }
-                if !must_fail {
-                    continue;
-                }
-                match code {
-                    // The input itself is refused: an operational error naming it.
-                    None if repair.is_none() && run.code != 2 => disagreements
-                        .push(format!("{name} ({what}): expected an input error (exit 2), got exit {}", run.code)),
-                    Some(code) => {
-                        let report = run.json();
-                        let found = report["findings"][0]["code"].as_str().unwrap_or_default().to_string();
-                        if found != *code {
-                            disagreements.push(format!(
-                                "{name} ({what}{repaired}): failed with {found}, not {code}: {}",
-                                report["findings"][0]["detail"]
-                            ));
-                        }
-                    }
-                    None => {}
+                if let Some(expect) = expect
+                    && let Err(reason) = failed_as(&run, *expect)
+                {
+                    disagreements.push(format!("{name} ({what}{repaired}): {reason}"));
                 }
             }
         }

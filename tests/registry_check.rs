@@ -317,6 +317,16 @@ fn registry_errors_are_retried_then_the_check_goes_on() {
     assert_eq!(world.registry.requests_to(&tarball_path(&release)).len(), 2);
 }
 
+/// No verdict is printed for an operational error: with `--json`, stdout holds the error
+/// document instead, with the error's code and the message stderr has.
+fn assert_operational_error(run: &Run, code: &str) {
+    support::assert_matches_schema(run, "error.schema.json");
+    let document = run.json();
+    assert!(document.get("verdict").is_none(), "{document:#}");
+    assert_eq!(document["error"]["code"], code, "{document:#}");
+    assert!(run.stderr.contains(document["error"]["message"].as_str().unwrap()), "{}", run.stderr);
+}
+
 #[test]
 fn a_registry_that_never_answers_is_an_error_after_the_timeout() {
     let world = World::new();
@@ -325,7 +335,7 @@ fn a_registry_that_never_answers_is_an_error_after_the_timeout() {
 
     let run = world.check(&format!("{}@{}", release.name, release.version), &["--timeout", "1"]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.is_empty(), "no verdict is printed for an operational error:\n{}", run.stdout);
+    assert_operational_error(&run, "registry");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains(&tarball_path(&release)), "{}", run.stderr);
     assert!(unfinished_cache_files(&world.path("cache")).is_empty());
@@ -362,7 +372,7 @@ fn a_tarball_that_does_not_match_dist_integrity_is_an_error_not_a_verdict() {
 
     let run = world.check(&format!("{}@{}", release.name, release.version), &[]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_operational_error(&run, "registry");
     assert!(run.stderr.contains("integrity"), "{}", run.stderr);
     let tarballs = world.path("cache/registry");
     assert!(unfinished_cache_files(&tarballs).is_empty());
@@ -403,7 +413,7 @@ fn an_unreachable_git_server_is_an_error_not_a_missing_commit() {
 
     let run = world.check(&format!("{}@{}", release.name, release.version), &[]);
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert_operational_error(&run, "git");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(unfinished_cache_files(&world.path("cache")).is_empty());
 }

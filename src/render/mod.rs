@@ -14,7 +14,7 @@ pub mod terminal;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use provdiff_core::{Finding, Severity, Verdict};
 use serde::Serialize;
 
@@ -302,6 +302,11 @@ mod tests {
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so that
 /// nobody ever reads half a report.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use crate::error::{ErrorCode, Tag};
+    write_atomically_untagged(path, bytes).tag_file(ErrorCode::Output, path)
+}
+
+fn write_atomically_untagged(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -325,7 +330,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Refuses combinations of report options that cannot all be honoured, before any work is done.
 pub fn check_args(args: &ReportArgs) -> Result<()> {
     if args.json && args.markdown.as_deref() == Some(Path::new("-")) {
-        bail!("--json and --markdown - both print to stdout; write the Markdown to a file instead");
+        return Err(crate::error::tag_usage(
+            anyhow::anyhow!("--json and --markdown - both print to stdout; write the Markdown to a file instead"),
+            "--markdown",
+        ));
     }
     Ok(())
 }
@@ -347,7 +355,9 @@ pub fn emit(
         write_atomically(path, html::render(view).as_bytes())?;
     }
     if let Some(path) = &args.attestation {
-        let statement = statement()?.context("--attestation: there is no package tarball to make a statement about")?;
+        let statement = statement()?
+            .context("--attestation: there is no package tarball to make a statement about")
+            .map_err(|error| crate::error::tag_usage(error, "--attestation"))?;
         let mut json = serde_json::to_vec_pretty(&statement)?;
         json.push(b'\n');
         write_atomically(path, &json)?;

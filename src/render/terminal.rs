@@ -256,10 +256,17 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
             if let Some(git_ref) = &provenance.git_ref {
                 writeln!(out, "            ref       {git_ref}")?;
             }
+            // What the signing certificate does not back is the predicate's word alone.
+            let unvouched = |certified: bool| if certified { "" } else { " (the certificate does not vouch for it)" };
             if let Some(workflow) = &provenance.workflow_path {
-                writeln!(out, "            workflow  {workflow}")?;
+                writeln!(out, "            workflow  {workflow}{}", unvouched(verified.vouched.workflow.certified))?;
             }
-            writeln!(out, "            builder   {}", provenance.builder_id)?;
+            writeln!(
+                out,
+                "            builder   {}{}",
+                provenance.builder_id,
+                unvouched(verified.vouched.builder.certified)
+            )?;
             writeln!(out, "            signer    {}", verified.signer_identity)?;
             if let (Some(index), Some(time)) = (verified.log_index, verified.log_integrated_time) {
                 writeln!(out, "            logged    index {index}, {time}")?;
@@ -268,12 +275,18 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
         None => writeln!(out, "provenance  NOT verified")?,
     }
     match &verification.publish {
-        Some(publish) => writeln!(
-            out,
-            "publish     verified: signed by npm key {}{}",
-            publish.key_id,
-            publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
-        )?,
+        Some(publish) => {
+            writeln!(
+                out,
+                "publish     verified: signed by npm key {}{}",
+                publish.key_id,
+                publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
+            )?;
+            // The times npm's key was checked against, and what authenticated each.
+            for verified in &publish.verified_times {
+                writeln!(out, "            time      {}, verified by {}", verified.time, verified.source.describe())?;
+            }
+        }
         None if verification.attestations.iter().any(|a| a.kind == Some(provdiff_attest::AttestationKind::Publish)) => {
             writeln!(out, "publish     NOT verified")?
         }

@@ -164,11 +164,13 @@ pub fn replace(files: &mut [PackedFile], path: &str, edit: impl FnOnce(&mut Vec<
 }
 
 /// Checks a JSON report on stdout against its schema in `docs/` (`report.schema.json`,
-/// `diff-report.schema.json`); a run that printed no JSON (an error) is left alone.
+/// `diff-report.schema.json`), or an error document against `error.schema.json`; a run that
+/// printed no JSON is left alone.
 pub fn assert_matches_schema(run: &Run, schema: &str) {
     if !run.stdout.trim_start().starts_with('{') {
         return;
     }
+    let schema = if run.json().get("error").is_some() { "error.schema.json" } else { schema };
     let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(schema)).unwrap();
     let validator = jsonschema::draft202012::new(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap();
     let report = run.json();

@@ -107,7 +107,25 @@ pub struct KeyError {
     pub reason: String,
 }
 
-/// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
+/// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) of an algorithm Sigstore verifies with. The
+/// PEM layer alone accepts any base64, so the key inside is parsed too: a key that is not one is
+/// an input error, not a signature that fails to verify.
 pub fn parse_public_key_pem(pem: &str) -> Result<DerPublicKey, KeyError> {
-    DerPublicKey::from_pem(pem).map_err(|error| KeyError { reason: error.to_string() })
+    let key = DerPublicKey::from_pem(pem).map_err(|error| KeyError { reason: error.to_string() })?;
+    sigstore_verify::crypto::KeyAlgorithm::from_spki(&key)
+        .map_err(|error| KeyError { reason: format!("not a public key Sigstore verifies with: {error}") })?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pem_block_of_anything_but_a_key_is_refused() {
+        assert!(parse_public_key_pem("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(parse_public_key_pem("not pem").is_err());
+        let key = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Olb3zMAFFxXKHiIkQO5cJ3Yhl5i6UPp+IhuteBJbuHcA5UogKo0EWtlWwW6KSaKoTNEYL7JlCQiVnkhBktUgg==\n-----END PUBLIC KEY-----\n";
+        assert!(parse_public_key_pem(key).is_ok());
+    }
 }

@@ -15,11 +15,14 @@ mod trust;
 mod verify;
 
 pub use bundle::{BundleArtifact, BundleReport, KeyError, SignerPolicy, parse_public_key_pem};
-pub use claims::{CertificateClaims, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER};
+pub use claims::{CertificateClaims, CrossCheck, GITHUB_ACTIONS_ISSUER, GITLAB_ISSUER, Vouch, Vouching};
 pub use input::{InputError, RawAttestation, parse_attestations};
 pub use policy::{IdentityPolicy, Pattern};
 pub use provenance::Provenance;
 pub use sigstore_verify::types::DerPublicKey;
 pub use statement::{AttestationKind, NPM_PUBLISH_V01, SLSA_PROVENANCE_V1, SLSA_PROVENANCE_V02, npm_purl};
 pub use trust::{EmbeddedSource, KeyUsage, NpmKey, TrustError, TrustMaterial, TrustOrigin, npm_key_id, parse_npm_keys};
-pub use verify::{AttestationOutcome, PackageSubject, Verification, VerifiedProvenance, VerifiedPublish, Verifier};
+pub use verify::{
+    AttestationOutcome, PackageSubject, TimeSource, Verification, VerifiedProvenance, VerifiedPublish, VerifiedTime,
+    Verifier,
+};

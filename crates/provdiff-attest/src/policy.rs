@@ -5,7 +5,7 @@
 use provdiff_core::{Code, Finding};
 use serde::Serialize;
 
-use crate::claims::same_repository;
+use crate::claims::{Vouch, same_repository};
 use crate::verify::VerifiedProvenance;
 
 /// A value to match: exact, or a glob when it holds `*` or `?` (`*` crosses `/`).
@@ -66,15 +66,19 @@ impl IdentityPolicy {
     }
 
     /// Findings for every expectation the verified provenance does not meet, and a warning for a
-    /// self-hosted runner.
+    /// self-hosted runner. A builder or workflow that matches but that the signing certificate
+    /// does not back fails too: the predicate alone is whatever the build wrote.
     pub fn check(&self, verified: &VerifiedProvenance) -> Vec<Finding> {
         let provenance = &verified.provenance;
-        let mut findings = Vec::new();
-        let mut fail = |what: &str, expected: &Pattern, actual: Option<&str>| {
-            findings.push(Finding::new(
-                Code::IdentityPolicyFailed,
-                format!("expected {what} {}, the provenance names {}", expected.0, actual.unwrap_or("none")),
-            ));
+        let mut failures: Vec<String> = Vec::new();
+        let mismatch = |what: &str, expected: &Pattern, actual: Option<&str>| {
+            format!("expected {what} {}, the provenance names {}", expected.0, actual.unwrap_or("none"))
+        };
+        let unvouched = |what: &str, expected: &Pattern, actual: &str, vouch: &Vouch| {
+            format!(
+                "expected {what} {}: the provenance names {actual}, but the signing certificate does not vouch for it ({})",
+                expected.0, vouch.basis
+            )
         };
         if let Some(expected) = &self.repository {
             let matches = if expected.0.contains(['*', '?']) {
@@ -83,33 +87,40 @@ impl IdentityPolicy {
                 same_repository(&expected.0, &provenance.repository)
             };
             if !matches {
-                fail("repository", expected, Some(&provenance.repository));
+                failures.push(mismatch("repository", expected, Some(&provenance.repository)));
             }
         }
-        if let Some(expected) = &self.workflow
-            && !provenance.workflow_path.as_deref().is_some_and(|workflow| expected.matches(workflow))
-        {
-            fail("workflow", expected, provenance.workflow_path.as_deref());
+        if let Some(expected) = &self.workflow {
+            match provenance.workflow_path.as_deref() {
+                Some(workflow) if expected.matches(workflow) => {
+                    if !verified.vouched.workflow.certified {
+                        failures.push(unvouched("workflow", expected, workflow, &verified.vouched.workflow));
+                    }
+                }
+                actual => failures.push(mismatch("workflow", expected, actual)),
+            }
         }
         if let Some(expected) = &self.git_ref
             && !provenance.git_ref.as_deref().is_some_and(|git_ref| expected.matches(git_ref))
         {
-            fail("ref", expected, provenance.git_ref.as_deref());
+            failures.push(mismatch("ref", expected, provenance.git_ref.as_deref()));
         }
-        if let Some(expected) = &self.builder
-            && !expected.matches(&provenance.builder_id)
-        {
-            fail("builder", expected, Some(&provenance.builder_id));
+        if let Some(expected) = &self.builder {
+            if !expected.matches(&provenance.builder_id) {
+                failures.push(mismatch("builder", expected, Some(&provenance.builder_id)));
+            } else if !verified.vouched.builder.certified {
+                failures.push(unvouched("builder", expected, &provenance.builder_id, &verified.vouched.builder));
+            }
         }
         let runner = verified.certificate.runner_environment.as_deref();
         if let Some(expected) = &self.runner
             && runner != Some(expected.as_str())
         {
-            findings.push(Finding::new(
-                Code::IdentityPolicyFailed,
-                format!("expected a {expected} runner, the certificate says {}", runner.unwrap_or("nothing")),
-            ));
+            failures
+                .push(format!("expected a {expected} runner, the certificate says {}", runner.unwrap_or("nothing")));
         }
+        let mut findings: Vec<Finding> =
+            failures.into_iter().map(|detail| Finding::new(Code::IdentityPolicyFailed, detail)).collect();
         if runner == Some("self-hosted") {
             findings.push(Finding::new(
                 Code::SelfHostedRunner,

@@ -16,7 +16,7 @@ use sigstore_verify::types::{
 };
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 
-use crate::claims::CertificateClaims;
+use crate::claims::{CertificateClaims, Vouching};
 use crate::input::RawAttestation;
 use crate::policy::IdentityPolicy;
 use crate::provenance::Provenance;
@@ -44,8 +44,14 @@ pub struct VerifiedProvenance {
     pub signer_issuer: Option<String>,
     /// What the signing certificate claims about the build (checked against the predicate).
     pub certificate: CertificateClaims,
+    /// What of the predicate's builder and workflow the certificate backs. An `--expect-…`
+    /// policy on a claim the certificate does not back fails.
+    pub vouched: Vouching,
     pub log_index: Option<u64>,
+    /// The log's integration time, only when its signed entry timestamp authenticates it.
     pub log_integrated_time: Option<Timestamp>,
+    /// Every time the verification authenticated (the certificate was valid at each).
+    pub verified_times: Vec<VerifiedTime>,
 }
 
 /// A publish attestation that verified in full.
@@ -55,7 +61,36 @@ pub struct VerifiedPublish {
     /// The registry the package was published to, as the attestation says.
     pub registry: Option<String>,
     pub log_index: Option<u64>,
+    /// The log's integration time, only when its signed entry timestamp authenticates it.
     pub log_integrated_time: Option<Timestamp>,
+    /// Every time the verification authenticated; npm's key was valid at each. Never empty.
+    pub verified_times: Vec<VerifiedTime>,
+}
+
+/// What authenticates a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeSource {
+    /// The log's signed entry timestamp (SET), which signs the entry's `integratedTime`.
+    SignedEntryTimestamp,
+    /// An RFC 3161 timestamp, verified against the trusted root's timestamp authorities.
+    Rfc3161Timestamp,
+}
+
+impl TimeSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TimeSource::SignedEntryTimestamp => "the log's signed entry timestamp",
+            TimeSource::Rfc3161Timestamp => "an RFC 3161 timestamp",
+        }
+    }
+}
+
+/// A time a verification authenticated, and by what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VerifiedTime {
+    pub time: Timestamp,
+    pub source: TimeSource,
 }
 
 /// What happened to one attestation.
@@ -229,7 +264,11 @@ impl Verifier {
         match publishes.len() {
             0 => verification.findings.push(Finding::new(
                 Code::PublishNotChecked,
-                "no npm publish attestation was given; only the provenance was verified",
+                if verification.provenance.is_some() {
+                    "no npm publish attestation was given; only the provenance was verified"
+                } else {
+                    "no npm publish attestation was given, so the registry's statement that it received this tarball was not checked"
+                },
             )),
             1 => {
                 verification.publish = publishes.pop().flatten().and_then(|outcome| match outcome.verified {
@@ -238,7 +277,7 @@ impl Verifier {
                 })
             }
             count => verification.findings.push(Finding::new(
-                Code::ProvenanceAmbiguous,
+                Code::PublishAmbiguous,
                 format!("{count} publish attestations were given; provdiff verifies exactly one"),
             )),
         }
@@ -328,7 +367,7 @@ impl Verifier {
                 return None;
             }
         };
-        let (log_index, _) = first_log_entry(&bundle);
+        let log_index = first_log_index(&bundle);
         let verified = match kind {
             AttestationKind::Provenance => {
                 if let Err(reason) = self.check_chain(&bundle) {
@@ -352,7 +391,7 @@ impl Verifier {
                         return None;
                     }
                 };
-                check_claims(context, &result, &provenance);
+                let vouched = check_claims(context, &result, &provenance);
                 let certificate = result.certificate();
                 Verified::Provenance(Box::new(VerifiedProvenance {
                     package_name: subject.name.clone(),
@@ -361,13 +400,15 @@ impl Verifier {
                     signer_identity: result.identity().map(|identity| identity.to_string()).unwrap_or_default(),
                     signer_issuer: result.issuer().map(str::to_string),
                     certificate: certificate.map(CertificateClaims::from_certificate).unwrap_or_default(),
+                    vouched,
                     log_index,
                     log_integrated_time: result.integrated_time(),
+                    verified_times: verified_times(&bundle, &result),
                     provenance,
                 }))
             }
             AttestationKind::Publish => {
-                let key_id = self.verify_publish(context, &bundle, artifact)?;
+                let (key_id, result) = self.verify_publish(context, &bundle, artifact)?;
                 let predicate = &statement.predicate;
                 let field = |name: &str| predicate.get(name).and_then(serde_json::Value::as_str);
                 if field("name") != Some(subject.name.as_str()) || field("version") != Some(subject.version.as_str()) {
@@ -382,12 +423,12 @@ impl Verifier {
                         ),
                     );
                 }
-                let (_, integrated_time) = first_log_entry(&bundle);
                 Verified::Publish(VerifiedPublish {
                     key_id,
                     registry: field("registry").map(str::to_string),
                     log_index,
-                    log_integrated_time: integrated_time,
+                    log_integrated_time: result.integrated_time(),
+                    verified_times: verified_times(&bundle, &result),
                 })
             }
             AttestationKind::Other => return None,
@@ -395,9 +436,18 @@ impl Verifier {
         Some(Outcome { predicate_type, media_type, verified })
     }
 
-    /// Verifies a key-signed publish attestation with the npm key its hint names that was valid
-    /// when the log integrated it. Returns the key id used.
-    fn verify_publish(&self, context: &mut Context<'_>, bundle: &Bundle, artifact: Artifact<'_>) -> Option<String> {
+    /// Verifies a key-signed publish attestation with the npm key its hint names, then holds
+    /// that key's validity window to every time the verification authenticated: the log's signed
+    /// entry timestamp or a verified RFC 3161 timestamp. The bundle's bare `integratedTime` plays
+    /// no part: without a SET nothing signs it (an inclusion proof covers the entry's body, not
+    /// its time), so a retired key could otherwise sign with a backdated time. With no verified
+    /// time at all, the attestation fails. Returns the key id used and the verifier's result.
+    fn verify_publish(
+        &self,
+        context: &mut Context<'_>,
+        bundle: &Bundle,
+        artifact: Artifact<'_>,
+    ) -> Option<(String, VerificationResult)> {
         let VerificationMaterialContent::PublicKey(identifier) = &bundle.verification_material.content else {
             context.fail(
                 Code::BundleMalformed,
@@ -407,51 +457,52 @@ impl Verifier {
             return None;
         };
         let hint = identifier.hint.as_str();
-        let (_, log_time) = first_log_entry(bundle);
         let candidates: Vec<&NpmKey> =
             self.npm_keys.iter().filter(|key| key.usage == KeyUsage::Attestations && key.key_id == hint).collect();
-        if candidates.is_empty() {
+        // A key id is the hash of its key (checked when the keys are read), so every candidate
+        // is the same key, perhaps listed with several windows.
+        let Some(first) = candidates.first() else {
             context.fail(Code::PublishKeyUnknown, format!("no npm attestation key has the id {hint:?}"));
             return None;
+        };
+        let policy = PublicKeyVerificationPolicy::new(first.public_key.clone());
+        let result = match self.sigstore.verify(artifact, bundle, &policy) {
+            Ok(result) => result,
+            Err(error) => {
+                context.verifier_failed(&error);
+                if context.statement_failed
+                    && let SignatureContent::DsseEnvelope(envelope) = &bundle.content
+                {
+                    context.check_signature_directly(envelope, std::iter::once(&first.public_key));
+                }
+                return None;
+            }
+        };
+        let times = verified_times(bundle, &result);
+        if times.is_empty() {
+            context.fail(
+                Code::PublishTimeUnverified,
+                format!(
+                    "no verified time to check npm key {hint}'s validity window against: the log entry has no \
+                     signed entry timestamp and the bundle no RFC 3161 timestamp (its unsigned integratedTime is \
+                     not used)"
+                ),
+            );
+            return None;
         }
-        let Some(log_time) = log_time else {
-            context.fail(Code::TlogInvalid, "the publish attestation has no log integration time".into());
+        let Some(key) = candidates.iter().find(|key| times.iter().all(|verified| key.valid_at(verified.time))) else {
+            let outside = times
+                .iter()
+                .find(|verified| !candidates.iter().any(|key| key.valid_at(verified.time)))
+                .unwrap_or(&times[0]);
+            context.fail(
+                Code::PublishKeyUnknown,
+                format!("npm key {hint} was not valid at {} (verified by {})", outside.time, outside.source.describe()),
+            );
             return None;
         };
-        let valid_keys: Vec<&NpmKey> = candidates.into_iter().filter(|key| key.valid_at(log_time)).collect();
-        if valid_keys.is_empty() {
-            context.fail(Code::PublishKeyUnknown, format!("npm key {hint} was not valid at the log time {log_time}"));
-            return None;
-        }
-        let mut last = None;
-        for key in &valid_keys {
-            let policy = PublicKeyVerificationPolicy::new(key.public_key.clone());
-            match self.sigstore.verify(artifact.clone(), bundle, &policy) {
-                Ok(result) => {
-                    // The time used to pick the key is authenticated only now, by the log's SET.
-                    if result.integrated_time().is_some_and(|time| !key.valid_at(time)) {
-                        context.fail(
-                            Code::PublishKeyUnknown,
-                            format!("npm key {hint} was not valid at the verified log time"),
-                        );
-                        return None;
-                    }
-                    context.record(&result);
-                    return Some(key.key_id.clone());
-                }
-                Err(error) => last = Some(error),
-            }
-        }
-        if let Some(error) = last {
-            context.verifier_failed(&error);
-        }
-        if context.statement_failed
-            && let SignatureContent::DsseEnvelope(envelope) = &bundle.content
-        {
-            let keys: Vec<_> = valid_keys.iter().map(|key| key.public_key.clone()).collect();
-            context.check_signature_directly(envelope, keys.iter());
-        }
-        None
+        context.record(&result);
+        Some((key.key_id.clone(), result))
     }
 }
 
@@ -580,26 +631,53 @@ pub(crate) fn code_for(error: &sigstore_verify::Error) -> Code {
     }
 }
 
-fn first_log_entry(bundle: &Bundle) -> (Option<u64>, Option<Timestamp>) {
-    bundle
+fn first_log_index(bundle: &Bundle) -> Option<u64> {
+    bundle.verification_material.tlog_entries.first().map(|entry| entry.log_index.get())
+}
+
+/// The times a successful verification authenticated, each with what authenticated it.
+/// `sigstore-verify` lists them all in `verified_timestamps` (never an unsigned hint); a time
+/// that is a log entry's `integratedTime` under a signed entry timestamp came from the SET,
+/// every other one from an RFC 3161 timestamp.
+pub(crate) fn verified_times(bundle: &Bundle, result: &VerificationResult) -> Vec<VerifiedTime> {
+    let mut under_set: Vec<Timestamp> = bundle
         .verification_material
         .tlog_entries
-        .first()
-        .map_or((None, None), |entry| (Some(entry.log_index.get()), entry.integrated_time))
+        .iter()
+        .filter(|entry| entry.inclusion_promise.is_some())
+        .filter_map(|entry| entry.integrated_time)
+        .collect();
+    let mut times: Vec<VerifiedTime> = result
+        .verified_timestamps()
+        .iter()
+        .map(|&time| {
+            let source = match under_set.iter().position(|&candidate| candidate == time) {
+                Some(index) => {
+                    under_set.swap_remove(index);
+                    TimeSource::SignedEntryTimestamp
+                }
+                None => TimeSource::Rfc3161Timestamp,
+            };
+            VerifiedTime { time, source }
+        })
+        .collect();
+    times.sort_by_key(|verified| (verified.time, verified.source == TimeSource::Rfc3161Timestamp));
+    times
 }
 
 /// The certificate was issued to a CI run of some repository at some commit (Fulcio copies both
 /// from the workload's identity token); the predicate, written by that run, names the source. The
 /// two must agree, or a run in one repository could vouch for another's code.
-fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenance: &Provenance) {
+fn check_claims(context: &mut Context<'_>, result: &VerificationResult, provenance: &Provenance) -> Vouching {
     let Some(certificate) = result.certificate() else {
         context.fail(Code::ClaimsDisagree, "the provenance was not signed with a certificate".into());
-        return;
+        return Vouching::default();
     };
-    let problems = CertificateClaims::from_certificate(certificate).disagreements(provenance);
-    if problems.is_empty() {
+    let cross_check = CertificateClaims::from_certificate(certificate).cross_check(provenance);
+    if cross_check.disagreements.is_empty() {
         context.checks.push("certificate-claims");
     } else {
-        context.fail(Code::ClaimsDisagree, problems.join("; "));
+        context.fail(Code::ClaimsDisagree, cross_check.disagreements.join("; "));
     }
+    cross_check.vouching
 }

@@ -77,19 +77,23 @@ codes! {
     ProvenanceMissing = "provenance-missing", Unverified,
         "No SLSA provenance attestation was found among the inputs.";
     ProvenanceAmbiguous = "provenance-ambiguous", Unverified,
-        "More than one attestation of the same kind was given; provdiff will not pick one.";
+        "More than one SLSA provenance attestation was given; provdiff will not pick one.";
     ProvenanceUnsupported = "provenance-unsupported", Unverified,
         "The provenance predicate does not name a source repository and commit provdiff can read.";
     PublishKeyUnknown = "publish-key-unknown", Unverified,
-        "No npm registry key matches the publish attestation's key hint at its log time.";
+        "No npm registry key matches the publish attestation's key hint at its verified time.";
+    PublishTimeUnverified = "publish-time-unverified", Unverified,
+        "The publish attestation has no verified time (signed entry timestamp or RFC 3161 timestamp) to check npm's key window against.";
     ClaimsDisagree = "claims-disagree", Unverified,
-        "The signing certificate's repository or commit differs from the one the provenance names, or the certificate names none.";
+        "The signing certificate's repository, commit, ref, workflow, issuer or builder claims contradict the provenance's, or it names no repository or commit.";
     IdentityPolicyFailed = "identity-policy-failed", Unverified,
-        "The verified provenance does not meet an --expect-… identity policy (repository, workflow, ref, builder, runner).";
+        "The verified provenance does not meet an --expect-… identity policy (repository, workflow, ref, builder, runner), or meets it only with a claim the certificate does not vouch for.";
     SelfHostedRunner = "self-hosted-runner", Warning,
         "The build ran on a self-hosted runner, whose environment the repository's owner controls.";
     AttestationIgnored = "attestation-ignored", Info,
         "An attestation of a kind provdiff does not use (neither SLSA provenance nor npm publish) was skipped.";
+    PublishAmbiguous = "publish-ambiguous", Unverified,
+        "More than one npm publish attestation was given; provdiff will not pick one.";
     PublishNotChecked = "publish-not-checked", Info,
         "No npm publish attestation was given, so only the provenance was verified.";
 

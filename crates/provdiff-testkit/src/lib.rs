@@ -11,13 +11,15 @@ mod git_server;
 mod registry;
 mod repo;
 mod sigstore;
+mod tsa;
 mod x509;
 
 pub use git_server::{Behaviour, GitProtocol, GitServer, WantPolicy, git};
 pub use registry::{Fault, RecordedRequest, Resource, TestRegistry, TestVersion};
 pub use repo::{RepoFile, TestRepo, write_bundle};
 pub use sigstore::{
-    BundleVersion, EntryKind, NPM_PUBLISH, ProvenanceSpec, SLSA_V1, SLSA_V02, SigstoreInstance, SlsaShape,
+    BundleVersion, Ci, EntryKind, NPM_PUBLISH, ProvenanceSpec, PublishShape, SLSA_V1, SLSA_V02, SigstoreInstance,
+    SlsaShape,
 };
 pub use x509::{Claim, ClaimEncoding};
 

@@ -1,6 +1,6 @@
 //! A throwaway Sigstore-like instance: a CA that issues Fulcio-style certificates, a CT log that
 //! embeds SCTs, a Rekor-like log with signed entry timestamps, inclusion proofs and signed
-//! checkpoints, and an npm-like registry key. Everything it signs verifies through
+//! checkpoints, an RFC 3161 timestamp authority, and an npm-like registry key. Everything it signs verifies through
 //! `provdiff-attest`'s real path against the trusted root it publishes, and nowhere else.
 //!
 //! Built for tests and the bundled example: keys are generated per instance and never persisted.
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sigstore_verify::crypto::KeyPair;
 use sigstore_verify::types::Sha256Hash;
 
+use crate::tsa::TimestampAuthority;
 use crate::x509::{CertificateAuthority, Claim, ClaimEncoding, certificate_pem, pem};
 use crate::{b64, sha256};
 
@@ -64,6 +65,15 @@ pub enum SlsaShape {
     V02,
 }
 
+/// The CI service that ran the build (and whose identity token the certificate was issued for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ci {
+    GitHubActions,
+    /// GitLab CI: the SAN and build signer are `https://HOST/GROUP/PROJECT//PATH@REF`, the
+    /// predicate names the ref by its short name and the builder `PROJECT/-/runners/N`.
+    GitLab,
+}
+
 /// What a provenance attestation says, and how its bundle is shaped.
 #[derive(Debug, Clone)]
 pub struct ProvenanceSpec {
@@ -95,7 +105,13 @@ pub struct ProvenanceSpec {
     /// A reusable workflow that signed instead of the repository's own (slsa-github-generator):
     /// it becomes the certificate's SAN and build signer, while the repository claims stay.
     pub signer_workflow: Option<String>,
+    /// The predicate's builder id, when it should not be the one npm writes for `ci` (for tests
+    /// of what the certificate vouches for).
+    pub builder_id: Option<String>,
+    pub ci: Ci,
 }
+
+const GITLAB_ISSUER: &str = "https://gitlab.com";
 
 impl ProvenanceSpec {
     pub fn new(name: &str, version: &str, tarball_sha512: Sha512, repository: &str, commit: &str) -> Self {
@@ -119,6 +135,38 @@ impl ProvenanceSpec {
             runner: "github-hosted".to_string(),
             legacy_claims_only: false,
             signer_workflow: None,
+            builder_id: None,
+            ci: Ci::GitHubActions,
+        }
+    }
+
+    /// A build on GitLab CI of `repository` (`https://gitlab.com/GROUP/PROJECT`), on `main`.
+    pub fn gitlab(name: &str, version: &str, tarball_sha512: Sha512, repository: &str, commit: &str) -> Self {
+        Self {
+            git_ref: "refs/heads/main".to_string(),
+            workflow_path: ".gitlab-ci.yml".to_string(),
+            issuer: GITLAB_ISSUER.to_string(),
+            runner: "gitlab-hosted".to_string(),
+            ci: Ci::GitLab,
+            ..Self::new(name, version, tarball_sha512, repository, commit)
+        }
+    }
+
+    /// The builder id the predicate names.
+    fn predicate_builder(&self) -> String {
+        self.builder_id.clone().unwrap_or_else(|| match (self.ci, self.slsa) {
+            (Ci::GitLab, _) => format!("{}/-/runners/1", self.repository),
+            (Ci::GitHubActions, SlsaShape::V1) => format!("https://github.com/actions/runner/{}", self.runner),
+            (Ci::GitHubActions, SlsaShape::V02) => "https://github.com/actions/runner".to_string(),
+        })
+    }
+
+    /// The workflow reference Fulcio writes for a repository, path and ref: GitHub's
+    /// `REPO/PATH@REF`, GitLab's `REPO//PATH@REF`.
+    fn workflow_ref(&self, repository: &str, path: &str, git_ref: &str) -> String {
+        match self.ci {
+            Ci::GitHubActions => format!("{repository}/{path}@{git_ref}"),
+            Ci::GitLab => format!("{repository}//{path}@{git_ref}"),
         }
     }
 
@@ -132,8 +180,25 @@ impl ProvenanceSpec {
 
     /// The in-toto statement npm's CLI would sign for this build.
     pub fn statement(&self) -> Value {
-        let predicate = match self.slsa {
-            SlsaShape::V1 => json!({
+        let builder = self.predicate_builder();
+        let short_ref = self.git_ref.strip_prefix("refs/heads/").unwrap_or(&self.git_ref);
+        let predicate = match (self.ci, self.slsa) {
+            (Ci::GitLab, _) => json!({
+                "buildDefinition": {
+                    "buildType": "https://github.com/npm/cli/gitlab/v0alpha1",
+                    "externalParameters": {"CI_CONFIG_PATH": self.workflow_path, "CI_PROJECT_URL": self.repository},
+                    "internalParameters": {},
+                    "resolvedDependencies": [{
+                        "uri": format!("git+{}@{short_ref}", self.repository),
+                        "digest": {"gitCommit": self.commit}
+                    }]
+                },
+                "runDetails": {
+                    "builder": {"id": builder},
+                    "metadata": {"invocationId": format!("{}/-/jobs/1", self.repository)}
+                }
+            }),
+            (Ci::GitHubActions, SlsaShape::V1) => json!({
                 "buildDefinition": {
                     "buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
                     "externalParameters": {"workflow": {
@@ -146,13 +211,13 @@ impl ProvenanceSpec {
                     }]
                 },
                 "runDetails": {
-                    "builder": {"id": format!("https://github.com/actions/runner/{}", self.runner)},
+                    "builder": {"id": builder},
                     "metadata": {"invocationId": format!("{}/actions/runs/1/attempts/1", self.repository)}
                 }
             }),
-            SlsaShape::V02 => json!({
+            (Ci::GitHubActions, SlsaShape::V02) => json!({
                 "buildType": "https://github.com/npm/cli/gha/v2",
-                "builder": {"id": "https://github.com/actions/runner"},
+                "builder": {"id": builder},
                 "invocation": {
                     "configSource": {
                         "uri": format!("git+{}@{}", self.repository, self.git_ref),
@@ -168,7 +233,10 @@ impl ProvenanceSpec {
         json!({
             "_type": "https://in-toto.io/Statement/v1",
             "subject": [{"name": self.purl(), "digest": {"sha512": self.tarball_sha512.to_hex()}}],
-            "predicateType": match self.slsa { SlsaShape::V1 => SLSA_V1, SlsaShape::V02 => SLSA_V02 },
+            "predicateType": match (self.ci, self.slsa) {
+                (Ci::GitHubActions, SlsaShape::V02) => SLSA_V02,
+                _ => SLSA_V1,
+            },
             "predicate": predicate
         })
     }
@@ -178,19 +246,27 @@ impl ProvenanceSpec {
         let commit = self.certificate_commit.as_deref().unwrap_or(&self.commit);
         let git_ref = self.certificate_ref.as_deref().unwrap_or(&self.git_ref);
         let workflow_path = self.certificate_workflow.as_deref().unwrap_or(&self.workflow_path);
-        let workflow = format!("{repository}/{workflow_path}@{git_ref}");
+        let workflow = self.workflow_ref(repository, workflow_path, git_ref);
         let signer = self.signer_workflow.clone().unwrap_or_else(|| workflow.clone());
         let der = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Der };
         let raw = |arc: u32, value: &str| Claim { arc, value: value.to_string(), encoding: ClaimEncoding::Raw };
         let owner_repo = repository.splitn(4, '/').nth(3).unwrap_or_default();
-        let mut claims = vec![
-            raw(1, &self.issuer),
-            raw(2, "release"),
-            raw(3, commit),
-            raw(4, "publish"),
-            raw(5, owner_repo),
-            raw(6, git_ref),
-        ];
+        // The legacy extensions are GitHub's; GitLab certificates never had them.
+        let mut claims = match self.ci {
+            Ci::GitHubActions => vec![
+                raw(1, &self.issuer),
+                raw(2, "release"),
+                raw(3, commit),
+                raw(4, "publish"),
+                raw(5, owner_repo),
+                raw(6, git_ref),
+            ],
+            Ci::GitLab => Vec::new(),
+        };
+        let run = match self.ci {
+            Ci::GitHubActions => format!("{repository}/actions/runs/1/attempts/1"),
+            Ci::GitLab => format!("{repository}/-/jobs/1"),
+        };
         if !self.legacy_claims_only {
             claims.extend([
                 der(8, &self.issuer),
@@ -203,7 +279,7 @@ impl ProvenanceSpec {
                 der(18, &workflow),
                 der(19, commit),
                 der(20, "release"),
-                der(21, &format!("{repository}/actions/runs/1/attempts/1")),
+                der(21, &run),
             ]);
         }
         claims
@@ -214,7 +290,28 @@ impl ProvenanceSpec {
             return signer.clone();
         }
         let repository = self.certificate_repository.as_deref().unwrap_or(&self.repository);
-        format!("{repository}/{}@{}", self.workflow_path, self.git_ref)
+        let workflow_path = self.certificate_workflow.as_deref().unwrap_or(&self.workflow_path);
+        let git_ref = self.certificate_ref.as_deref().unwrap_or(&self.git_ref);
+        self.workflow_ref(repository, workflow_path, git_ref)
+    }
+}
+
+/// How a publish attestation's bundle is shaped, for tests of the checks of its time. npm's
+/// bundles all have a signed entry timestamp and no RFC 3161 timestamp (the default).
+#[derive(Debug, Clone, Copy)]
+pub struct PublishShape {
+    /// The log entry carries its signed entry timestamp (SET), which signs `integratedTime`.
+    pub signed_entry_timestamp: bool,
+    /// The `integratedTime` the bundle claims, when it should not be the one the log signed:
+    /// a backdated time, as a forger would write. A SET kept beside it no longer verifies.
+    pub claimed_integrated_time: Option<SystemTime>,
+    /// An RFC 3161 timestamp over the signature from the instance's timestamp authority.
+    pub rfc3161_timestamp: Option<SystemTime>,
+}
+
+impl Default for PublishShape {
+    fn default() -> Self {
+        Self { signed_entry_timestamp: true, claimed_integrated_time: None, rfc3161_timestamp: None }
     }
 }
 
@@ -232,6 +329,7 @@ pub struct SigstoreInstance {
     /// The registry's `npm:signatures` key, which signs `dist.signatures`.
     registry_signer: LogKey,
     registry_signer_id: String,
+    tsa: TimestampAuthority,
     log: Mutex<LogState>,
 }
 
@@ -263,6 +361,7 @@ impl SigstoreInstance {
             npm_key_id,
             registry_signer,
             registry_signer_id,
+            tsa: TimestampAuthority::generate(),
             log: Mutex::new(LogState { leaves }),
         }
     }
@@ -288,7 +387,12 @@ impl SigstoreInstance {
                 "validFor": {"start": start}
             }],
             "ctlogs": [log(&self.ct, "https://ctfe.testkit.invalid")],
-            "timestampAuthorities": []
+            "timestampAuthorities": [{
+                "subject": {"organization": "provdiff testkit", "commonName": "provdiff testkit TSA (EXAMPLE ONLY, NOT TRUSTED)"},
+                "uri": "https://tsa.testkit.invalid",
+                "certChain": {"certificates": [{"rawBytes": b64(&self.tsa.leaf_der)}, {"rawBytes": b64(&self.tsa.ca.cert_der)}]},
+                "validFor": {"start": start}
+            }]
         });
         serde_json::to_string_pretty(&root).expect("JSON values serialize")
     }
@@ -363,8 +467,15 @@ impl SigstoreInstance {
         let certificate = self.ca.issue(&key, &spec.identity(), &spec.claims(), spec.signed_at, Some(&self.ct));
         let integrated = spec.signed_at + Duration::from_secs(2);
         let verifier_pem = certificate_pem(&certificate);
-        let entry =
-            self.log_entry(spec.entry_kind, &payload, &signature, &verifier_pem, integrated, spec.bundle_version);
+        let entry = self.log_entry(
+            spec.entry_kind,
+            &payload,
+            &signature,
+            &verifier_pem,
+            integrated,
+            spec.bundle_version,
+            PublishShape::default(),
+        );
         let material = match spec.bundle_version {
             BundleVersion::V03 => json!({"certificate": {"rawBytes": b64(&certificate)}, "tlogEntries": [entry]}),
             BundleVersion::V01 | BundleVersion::V02 => json!({
@@ -377,6 +488,18 @@ impl SigstoreInstance {
 
     /// Signs an npm publish attestation with this instance's registry key.
     pub fn sign_publish(&self, name: &str, version: &str, sha512: &Sha512, signed_at: SystemTime) -> String {
+        self.sign_publish_shaped(name, version, sha512, signed_at, PublishShape::default())
+    }
+
+    /// [`Self::sign_publish`], with the bundle's time evidence shaped as `shape` says.
+    pub fn sign_publish_shaped(
+        &self,
+        name: &str,
+        version: &str,
+        sha512: &Sha512,
+        signed_at: SystemTime,
+        shape: PublishShape,
+    ) -> String {
         let purl = ProvenanceSpec::new(name, version, *sha512, "", "").purl();
         let statement = json!({
             "_type": "https://in-toto.io/Statement/v0.1",
@@ -384,20 +507,30 @@ impl SigstoreInstance {
             "predicateType": NPM_PUBLISH,
             "predicate": {"name": name, "version": version, "registry": "https://registry.testkit.invalid"}
         });
-        self.sign_publish_statement(&statement, signed_at)
+        self.sign_publish_statement_shaped(&statement, signed_at, shape)
     }
 
     /// Signs an arbitrary statement with the registry key, as a publish attestation.
     pub fn sign_publish_statement(&self, statement: &Value, signed_at: SystemTime) -> String {
+        self.sign_publish_statement_shaped(statement, signed_at, PublishShape::default())
+    }
+
+    fn sign_publish_statement_shaped(&self, statement: &Value, signed_at: SystemTime, shape: PublishShape) -> String {
         let payload = serde_json::to_vec(statement).expect("JSON values serialize");
         let signature = self.npm.key.sign(&pae(IN_TOTO, &payload)).expect("signing works").as_bytes().to_vec();
         let key_pem = pem("PUBLIC KEY", &self.npm.spki);
-        let entry = self.log_entry(EntryKind::Intoto002, &payload, &signature, &key_pem, signed_at, BundleVersion::V02);
-        let material = json!({"publicKey": {"hint": self.npm_key_id}, "tlogEntries": [entry]});
+        let entry =
+            self.log_entry(EntryKind::Intoto002, &payload, &signature, &key_pem, signed_at, BundleVersion::V02, shape);
+        let mut material = json!({"publicKey": {"hint": self.npm_key_id}, "tlogEntries": [entry]});
+        if let Some(at) = shape.rfc3161_timestamp {
+            let token = self.tsa.timestamp(&signature, at);
+            material["timestampVerificationData"] = json!({"rfc3161Timestamps": [{"signedTimestamp": b64(&token)}]});
+        }
         bundle_json(BundleVersion::V02, material, &payload, &signature, &self.npm_key_id)
     }
 
     /// Appends an entry to the log and returns the bundle's `tlogEntries` item for it.
+    #[allow(clippy::too_many_arguments)]
     fn log_entry(
         &self,
         kind: EntryKind,
@@ -406,6 +539,7 @@ impl SigstoreInstance {
         verifier_pem: &str,
         integrated: SystemTime,
         bundle_version: BundleVersion,
+        shape: PublishShape,
     ) -> Value {
         let payload_hash = hex::encode(sha256(payload));
         let body = match kind {
@@ -456,14 +590,19 @@ impl SigstoreInstance {
         hinted.extend_from_slice(checkpoint_signature.as_bytes());
         let checkpoint = format!("{checkpoint_body}\n\u{2014} testkit.invalid {}\n", b64(&hinted));
 
+        let claimed_time = shape.claimed_integrated_time.map_or(integrated_time, |claimed| {
+            claimed.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        });
         let mut entry = json!({
             "logIndex": index.to_string(),
             "logId": {"keyId": b64(&self.rekor.id)},
             "kindVersion": {"kind": kind_name, "version": version},
-            "integratedTime": integrated_time.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": b64(set.as_bytes())},
+            "integratedTime": claimed_time.to_string(),
             "canonicalizedBody": b64(&body)
         });
+        if shape.signed_entry_timestamp {
+            entry["inclusionPromise"] = json!({"signedEntryTimestamp": b64(set.as_bytes())});
+        }
         if bundle_version != BundleVersion::V01 {
             entry["inclusionProof"] = json!({
                 "logIndex": index.to_string(),

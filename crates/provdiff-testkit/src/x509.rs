@@ -27,6 +27,7 @@ use crate::sha256;
 
 const ECDSA_WITH_SHA256: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const CODE_SIGNING: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+const TIME_STAMPING: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const SCT_LIST: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 const BASIC_CONSTRAINTS: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("2.5.29.19");
 const KEY_USAGE: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("2.5.29.15");
@@ -171,6 +172,36 @@ impl CertificateAuthority {
             }
         }
         sign(&self.key, tbs)
+    }
+
+    /// Issues an RFC 3161 timestamping certificate (critical `timeStamping` usage) for
+    /// `subject_key`, valid 2020–2049 like the CA. Returns the certificate, and its issuer and
+    /// serial number as DER (a CMS `IssuerAndSerialNumber` names the signer by them).
+    pub fn issue_timestamping(&self, subject_key: &KeyPair, common_name: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (_, info) = spki(subject_key);
+        let serial = SerialNumber::new(&[0x02, 0x54, 0x53, 0x41]).expect("a serial number");
+        let epoch = SystemTime::UNIX_EPOCH;
+        let tbs = TbsCertificate {
+            version: Version::V3,
+            serial_number: serial.clone(),
+            signature: AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None },
+            issuer: self.name.clone(),
+            validity: Validity {
+                not_before: time(epoch + Duration::from_secs(1_577_836_800)),
+                not_after: time(epoch + Duration::from_secs(2_524_521_600)),
+            },
+            subject: Name::from_str(&format!("CN={common_name},O=provdiff testkit")).expect("a valid name"),
+            subject_public_key_info: info,
+            issuer_unique_id: None,
+            subject_unique_id: None,
+            extensions: Some(vec![
+                extension(KEY_USAGE, true, &KeyUsage(KeyUsages::DigitalSignature.into())),
+                extension(EXTENDED_KEY_USAGE, true, &ExtendedKeyUsage(vec![TIME_STAMPING])),
+            ]),
+        };
+        let issuer = self.name.to_der().expect("a name encodes");
+        let serial = serial.to_der().expect("a serial number encodes");
+        (sign(&self.key, tbs), issuer, serial)
     }
 
     /// An SCT over the pre-certificate: the TBS as it is now, before the SCT list is added.
