@@ -66,36 +66,40 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
     let verification = verifier.verify(&attestations, &subject, &args.policy.policy());
     let verified = verification.is_verified();
     let mut out = std::io::stdout().lock();
-    if args.json {
-        let report = VerifyReport {
-            schema_version: crate::report::SCHEMA_VERSION,
-            tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
-            verified,
-            package: PackageRef { name: &name, version: &version, sha512 },
-            attestation: &verification,
-        };
-        serde_json::to_writer_pretty(&mut out, &report)?;
-        writeln!(out)?;
-    } else {
-        writeln!(out, "{name}@{version}: {}", if verified { "verified" } else { "NOT verified" })?;
-        writeln!(out)?;
-        write_attestation(&mut out, &verification)?;
-        for attestation in &verification.attestations {
-            writeln!(
-                out,
-                "  {} {}: {}",
-                attestation.origin,
-                attestation.kind.map_or("attestation", |kind| kind.describe()),
-                if attestation.verified {
-                    format!("verified ({})", attestation.checks.join(", "))
-                } else {
-                    "failed".to_string()
-                }
-            )?;
+    let printed = (|| -> std::io::Result<()> {
+        if args.json {
+            let report = VerifyReport {
+                schema_version: crate::report::SCHEMA_VERSION,
+                tool: Tool { name: "provdiff", version: env!("CARGO_PKG_VERSION") },
+                verified,
+                package: PackageRef { name: &name, version: &version, sha512 },
+                attestation: &verification,
+            };
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{name}@{version}: {}", if verified { "verified" } else { "NOT verified" })?;
+            writeln!(out)?;
+            write_attestation(&mut out, &verification)?;
+            for attestation in &verification.attestations {
+                writeln!(
+                    out,
+                    "  {} {}: {}",
+                    attestation.origin,
+                    attestation.kind.map_or("attestation", |kind| kind.describe()),
+                    if attestation.verified {
+                        format!("verified ({})", attestation.checks.join(", "))
+                    } else {
+                        "failed".to_string()
+                    }
+                )?;
+            }
+            write_findings(&mut out, &verification.findings, Style::for_stdout())?;
         }
-        write_findings(&mut out, &verification.findings, Style::for_stdout())?;
-    }
-    out.flush()?;
+        out.flush()?;
+        Ok(())
+    })();
+    crate::render::stdout_closed_is_no_error(printed)?;
     Ok(if verified { exit::OK } else { exit::FAILED })
 }
 

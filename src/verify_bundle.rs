@@ -46,29 +46,34 @@ pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
     };
     let outcome = verifier.verify_bundle(&bundle, artifact, &policy);
     let mut out = std::io::stdout().lock();
-    let code = match &outcome {
-        Ok(report) => {
-            if args.json {
-                serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": true, "bundle": report}))?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "verified: {} ({})", args.bundle.display(), report.checks.join(", "))?;
-                if let (Some(identity), Some(issuer)) = (&report.identity, &report.issuer) {
-                    writeln!(out, "signer: {identity} ({issuer})")?;
+    let code = if outcome.is_ok() { exit::OK } else { exit::FAILED };
+    let printed = (|| -> std::io::Result<()> {
+        match &outcome {
+            Ok(report) => {
+                if args.json {
+                    serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": true, "bundle": report}))?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "verified: {} ({})", args.bundle.display(), report.checks.join(", "))?;
+                    if let (Some(identity), Some(issuer)) = (&report.identity, &report.issuer) {
+                        writeln!(out, "signer: {identity} ({issuer})")?;
+                    }
                 }
             }
-            exit::OK
-        }
-        Err(finding) => {
-            if args.json {
-                serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": false, "findings": [finding]}))?;
-                writeln!(out)?;
-            } else {
-                writeln!(out, "NOT verified: {}: {}", finding.code, finding.detail)?;
+            Err(finding) => {
+                if args.json {
+                    serde_json::to_writer_pretty(
+                        &mut out,
+                        &serde_json::json!({"verified": false, "findings": [finding]}),
+                    )?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "NOT verified: {}: {}", finding.code, finding.detail)?;
+                }
             }
-            exit::FAILED
         }
-    };
-    out.flush()?;
+        out.flush()
+    })();
+    crate::render::stdout_closed_is_no_error(printed)?;
     Ok(code)
 }

@@ -273,6 +273,22 @@ fn a_reader_that_stops_reading_does_not_turn_a_mismatch_into_success() {
         assert_eq!(output.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
         assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
     }
+    // The same for `verify`: attestations that do not cover the digest given stay unverified.
+    let zeros = format!("sha512:{}", "0".repeat(128));
+    for extra in [&[][..], &["--json"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provdiff"))
+            .args(["verify", "--attestations", "attestations.json", "--digest", &zeros, "--package", "widget@1.2.3"])
+            .args(["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"])
+            .args(extra)
+            .current_dir(scenario.path(""))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
 }
 
 #[test]
