@@ -401,3 +401,63 @@ fn plain_check_never_runs_package_code() {
     assert!(outputs[0]["detail"].as_str().unwrap().contains(".github/workflows/publish.yml step 4"), "{}", run.stdout);
     assert!(!touched.exists(), "no package code ran");
 }
+
+/// A shared library whose constructor appends a line to `marker` wherever it is loaded: compiled
+/// with the C compiler Rust links with, into `dir` (on the host, where the sandbox's fresh `/tmp`
+/// hides it from the build).
+fn loader_probe(dir: &Path, marker: &Path) -> PathBuf {
+    let source = dir.join("probe.c");
+    let library = dir.join("probe.so");
+    fs_err::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void probe(void) {{\n  FILE *f = fopen({:?}, \"a\");\n  if (f) {{ fputs(\"loaded\\n\", f); fclose(f); }}\n}}\n",
+            marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let compiler = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let output = Command::new(compiler).args(["-shared", "-fPIC", "-o"]).arg(&library).arg(&source).output().unwrap();
+    assert!(output.status.success(), "cc: {}", String::from_utf8_lossy(&output.stderr));
+    library
+}
+
+#[test]
+fn variables_a_build_sets_cannot_run_code_outside_the_sandbox() {
+    if !sandbox_works() {
+        return;
+    }
+    let host = tempfile::tempdir().unwrap();
+    let marker = host.path().join("loaded-outside-the-sandbox");
+    let library = loader_probe(host.path(), &marker);
+    let library = library.to_str().unwrap();
+    // The probe works: loaded here, it leaves its mark.
+    let status = Command::new("true").env("LD_PRELOAD", library).status().unwrap();
+    assert!(status.success() && marker.exists(), "the loader probe does not work here");
+    fs_err::remove_file(&marker).unwrap();
+
+    let mut files = node_build_files(GOOD_BUILD);
+    let workflow = format!(
+        "name: publish\non: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      \
+         - run: |\n          echo \"LD_PRELOAD={library}\" >> \"$GITHUB_ENV\"\n          printf 'LD_LIBRARY_PATH<<EOF\\n%s\\nEOF\\n' \"{dir}\" >> \"$GITHUB_ENV\"\n          \
+         echo \"LD_AUDIT={library}\" >> \"$GITHUB_ENV\"\n          echo \"GCONV_PATH={dir}\" >> \"$GITHUB_ENV\"\n          echo \"KEPT=yes\" >> \"$GITHUB_ENV\"\n      \
+         - run: npm ci\n        env:\n          LD_PRELOAD: {library}\n      - run: node build.js\n      \
+         - run: test \"$KEPT\" = yes && test -z \"$LD_PRELOAD$LD_LIBRARY_PATH$LD_AUDIT$GCONV_PATH\"\n      \
+         - run: npm publish --provenance\n",
+        dir = host.path().display()
+    );
+    files.retain(|file| file.path != ".github/workflows/publish.yml");
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow));
+    let scenario = Rebuild::new(&files, run_node_build, |_| {});
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert!(!marker.exists(), "code ran outside the sandbox:\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "built");
+    let ignored: Vec<String> =
+        finding(&report, "rebuild-step-skipped").iter().map(|f| f["detail"].as_str().unwrap().to_string()).collect();
+    for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH"] {
+        assert!(ignored.iter().any(|detail| detail.contains(name)), "{name} is reported as ignored: {ignored:?}");
+    }
+    assert!(!ignored.iter().any(|detail| detail.contains("KEPT")), "{ignored:?}");
+}

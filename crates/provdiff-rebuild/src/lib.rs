@@ -15,9 +15,11 @@
 //! explicitly chose [`SandboxChoice::Unsandboxed`]; a sandbox that cannot start is an error
 //! ([`RebuildError::NoSandbox`]), never a reason to run without one. Processes are spawned only in
 //! `process`. The proxy relays bytes to the configured registries' origins and nowhere else; it
-//! never adds credentials, and none enter the sandbox.
+//! never adds credentials, and none enter the sandbox. Nothing the build chooses (its variables,
+//! what it writes to `GITHUB_ENV`) is in the environment of a process outside the sandbox.
 
 mod analysis;
+mod environment;
 mod init;
 mod plan;
 mod process;
@@ -29,6 +31,7 @@ mod shell;
 mod workflow;
 
 pub use analysis::{Difference, ToolDifference, explain, rebuild_findings, tool_differences};
+pub use environment::IgnoredVariable;
 pub use init::{InitArgs, InitError, sandbox_init};
 pub use plan::{
     BuildPlan, Layout, PackageManager, PackageManagerKind, PlanError, PlanInputs, PlanSource, PlanStep,

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::environment::{self, IgnoredVariable};
 use crate::init::InitArgs;
 use crate::plan::{BuildPlan, Layout, PlanStep, Shell};
 use crate::process::{self, Exit, SpawnError};
 use crate::proxy::{Origin, RegistryProxy};
-use crate::sandbox::{self, Bubblewrap, Masks, SOCKET_DIR};
+use crate::sandbox::{self, Bubblewrap, CONTROL_DIR, Masks, SOCKET_DIR};
 
 /// A registry the build's npm is pointed at: the default one (`scope` is `None`) or a scope's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +170,8 @@ pub struct BuildRecord {
     pub refused_connections: Vec<String>,
     /// Lines of build output where the sandbox refused a write or a read.
     pub denials: Vec<String>,
+    /// Variables steps set through `GITHUB_ENV` that were not passed on (see `environment`).
+    pub ignored_variables: Vec<IgnoredVariable>,
     pub seconds: f64,
     pub outcome: Outcome,
 }
@@ -188,6 +191,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     let masks = if sandboxed { Masks::for_this_machine(&layout) } else { Masks::default() };
 
     let socket_dir = workdir.path().join("sock");
+    let control_dir = workdir.path().join("control");
+    fs_err::create_dir_all(&control_dir).map_err(io_error(&control_dir))?;
     let proxy = if sandboxed && !options.offline {
         fs_err::create_dir_all(&socket_dir).map_err(io_error(&socket_dir))?;
         let origins = options.registries.iter().filter_map(|registry| Origin::from_url(&registry.url)).collect();
@@ -210,6 +215,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
                 masks: masks.clone(),
                 init: options.init.clone(),
                 socket_dir: proxy.is_some().then(|| socket_dir.clone()),
+                control_dir: control_dir.clone(),
                 cache_content,
                 tmp_size: options.memory,
             };
@@ -223,6 +229,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     let mut extra_path: Vec<String> = Vec::new();
     let mut steps = Vec::new();
     let mut denials = Vec::new();
+    let mut ignored_variables = Vec::new();
     let mut outcome = Outcome::Built;
     let commands_dir = format!("{}/_runner_file_commands", host.temp);
     fs_err::create_dir_all(&commands_dir).map_err(io_error(Path::new(&commands_dir)))?;
@@ -236,7 +243,10 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         }
         let files = StepFiles::create(&commands_dir, &layout.temp, index)?;
         let mut step_env = env.clone();
-        step_env.extend(step.env.clone());
+        // The plan refuses what it must already; checked again here, whatever made the plan.
+        let (step_vars, refused) = environment::partition(step.env.clone(), &step.origin);
+        ignored_variables.extend(refused);
+        step_env.extend(step_vars);
         step_env.insert("GITHUB_ENV".into(), files.inside_env.clone());
         step_env.insert("GITHUB_PATH".into(), files.inside_path.clone());
         step_env.insert("GITHUB_OUTPUT".into(), files.inside_output.clone());
@@ -244,8 +254,9 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         step_env.insert("PATH".into(), path_for(step, &layout, &extra_path, &env));
         let inside_dir = join(&layout.workspace, &step.dir);
         let refused_before = proxy.as_ref().map_or(0, |proxy| proxy.refused().len());
+        let env_file = EnvFile::write(&control_dir, &format!("env-{index}"), &step_env, sandboxed)?;
         let command =
-            step_command(bubblewrap.as_ref(), options, &inside_dir, &host_dir, step, &step_env, proxy.is_some());
+            step_command(bubblewrap.as_ref(), options, &inside_dir, &host_dir, step, &env_file, proxy.is_some());
         let finished = process::run(command, deadline)?;
         let log = finished.output.text();
         let step_denials: Vec<String> = denied_lines(&log, &masks);
@@ -253,6 +264,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
             proxy.as_ref().map(|proxy| proxy.refused().split_off(refused_before)).unwrap_or_default();
         denials.extend(step_denials.iter().cloned());
         let (new_env, new_path) = files.read()?;
+        let (new_env, refused) = environment::partition(new_env, &format!("{} through GITHUB_ENV", step.origin));
+        ignored_variables.extend(refused);
         env.extend(new_env);
         for dir in new_path.into_iter().rev() {
             extra_path.insert(0, dir);
@@ -289,13 +302,14 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         };
         let mut probe_env = env.clone();
         probe_env.insert("PATH".into(), path_for(&probe, &layout, &extra_path, &env));
+        let env_file = EnvFile::write(&control_dir, "env-tool-versions", &probe_env, sandboxed)?;
         let command = step_command(
             bubblewrap.as_ref(),
             options,
             &layout.workspace,
             Path::new(&host.workspace),
             &probe,
-            &probe_env,
+            &env_file,
             false,
         );
         let finished = process::run(command, Instant::now() + Duration::from_secs(60))?;
@@ -325,6 +339,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         npm_version,
         refused_connections,
         denials,
+        ignored_variables,
         seconds: start.elapsed().as_secs_f64(),
         outcome,
     })
@@ -364,7 +379,7 @@ fn step_command(
     inside_dir: &str,
     host_dir: &Path,
     step: &PlanStep,
-    env: &BTreeMap<String, String>,
+    env_file: &EnvFile,
     with_proxy: bool,
 ) -> Command {
     let shell: Vec<OsString> = match step.shell {
@@ -376,24 +391,38 @@ fn step_command(
     let init = InitArgs {
         memory: Some(options.memory),
         proxy_socket: with_proxy.then(|| PathBuf::from(format!("{SOCKET_DIR}/proxy.sock"))),
+        env_file: Some(env_file.as_init_sees_it.clone()),
         command: argv,
     };
-    let mut command = match bubblewrap {
+    // Neither bubblewrap nor (without a sandbox) the init gets the step's variables in its own
+    // environment: the init reads them from the file and gives them to the step's shell alone.
+    match bubblewrap {
         Some(bubblewrap) => bubblewrap.command(inside_dir, &init),
         None => {
             let mut command = Command::new(options.init.first().cloned().unwrap_or_default());
             command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(host_dir).env_clear();
-            // Without a sandbox the build reaches the network as the user does.
-            for name in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] {
-                if let Some(value) = std::env::var_os(name) {
-                    command.env(name, value);
-                }
-            }
             command
         }
-    };
-    command.envs(env);
-    command
+    }
+}
+
+/// A step's environment file, written where the init finds it.
+struct EnvFile {
+    as_init_sees_it: PathBuf,
+}
+
+impl EnvFile {
+    fn write(
+        control_dir: &Path,
+        name: &str,
+        env: &BTreeMap<String, String>,
+        sandboxed: bool,
+    ) -> Result<Self, RebuildError> {
+        let host = control_dir.join(name);
+        environment::write_file(&host, env).map_err(io_error(&host))?;
+        let as_init_sees_it = if sandboxed { Path::new(CONTROL_DIR).join(name) } else { host };
+        Ok(Self { as_init_sees_it })
+    }
 }
 
 /// The environment every step starts from: the runner's variables from the plan, the build's home,
@@ -423,6 +452,14 @@ fn base_env(
         env.insert(name.to_string(), value);
     }
     let sandboxed = matches!(options.sandbox, SandboxChoice::Bubblewrap { .. });
+    if !sandboxed {
+        // Without a sandbox the build reaches the network as the user does.
+        for name in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] {
+            if let Ok(value) = std::env::var(name) {
+                env.insert(name.to_string(), value);
+            }
+        }
+    }
     if options.offline {
         env.insert("npm_config_offline".into(), "true".into());
         if let (false, Some(cache)) = (sandboxed, &options.npm_cache) {
@@ -590,7 +627,6 @@ fn parse_env_file(text: &str) -> BTreeMap<String, String> {
             env.insert(name.to_string(), value.to_string());
         }
     }
-    env.retain(|name, _| !name.is_empty() && !name.eq_ignore_ascii_case("PATH") && !name.starts_with("NODE_OPTIONS"));
     env
 }
 
@@ -624,7 +660,53 @@ mod tests {
         assert_eq!(env["B"], "x=y");
         assert_eq!(env["MULTI"], "line 1\nline 2");
         assert_eq!(env["C"], "3");
-        assert!(!env.contains_key("PATH"), "PATH changes only through GITHUB_PATH");
+        let (kept, ignored) = environment::partition(env, "step 1 through GITHUB_ENV");
+        assert!(!kept.contains_key("PATH"), "PATH changes only through GITHUB_PATH");
+        assert_eq!(ignored[0].name, "PATH");
+    }
+
+    #[test]
+    fn no_process_outside_the_sandbox_gets_the_step_s_variables() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let bubblewrap = Bubblewrap {
+            program: "bwrap".into(),
+            host_home: "/tmp/r/home".into(),
+            layout: layout.clone(),
+            masks: Masks::default(),
+            init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
+            socket_dir: None,
+            control_dir: "/tmp/r/control".into(),
+            cache_content: None,
+            tool_dirs: vec![],
+            tmp_size: 1 << 20,
+        };
+        let options = RebuildOptions {
+            sandbox: SandboxChoice::Bubblewrap { program: "bwrap".into() },
+            registries: vec![],
+            ca_file: None,
+            offline: true,
+            npm_cache: None,
+            timeout: Duration::from_secs(1),
+            memory: 1 << 20,
+            init: bubblewrap.init.clone(),
+        };
+        let step = PlanStep {
+            origin: "step 2".into(),
+            script: "true".into(),
+            shell: Shell::Sh,
+            dir: String::new(),
+            env: BTreeMap::from([("LD_PRELOAD".to_string(), "/x.so".to_string())]),
+            npm_bin_path: false,
+        };
+        let env_file = EnvFile { as_init_sees_it: PathBuf::from(format!("{CONTROL_DIR}/env-1")) };
+        for sandbox in [Some(&bubblewrap), None] {
+            let command =
+                step_command(sandbox, &options, &layout.workspace, Path::new("/tmp"), &step, &env_file, false);
+            assert_eq!(command.get_envs().count(), 0, "the environment starts empty and stays so");
+            let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            assert!(args.join(" ").contains("--env-file /run/provdiff/control/env-1 -- sh -e -c true"), "{args:?}");
+            assert!(!args.iter().any(|arg| arg.contains("LD_PRELOAD")));
+        }
     }
 
     #[test]

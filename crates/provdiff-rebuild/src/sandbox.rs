@@ -6,9 +6,13 @@
 //! and `/root` replaced by empty directories nobody may enter (mode 000, and every capability
 //! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`
 //! replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
-//! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; the proxy
+//! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; provdiff's
+//! control files (the steps' environment files) read-only at `/run/provdiff/control`; the proxy
 //! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
 //! namespaces; the build dies with provdiff.
+//!
+//! bubblewrap itself runs on the host with an empty environment: nothing the build chose is ever
+//! in the environment of a process outside the sandbox (see `environment`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,7 @@ use crate::process;
 
 pub(crate) const INIT_PATH: &str = "/run/provdiff/init";
 pub(crate) const SOCKET_DIR: &str = "/run/provdiff/sock";
+pub(crate) const CONTROL_DIR: &str = "/run/provdiff/control";
 
 /// What the sandbox hides, as paths a build might try.
 #[derive(Debug, Clone, Default)]
@@ -73,6 +78,9 @@ pub(crate) struct Bubblewrap {
     pub init: Vec<OsString>,
     /// The proxy socket's directory on the host, when the build may reach the registry.
     pub socket_dir: Option<PathBuf>,
+    /// provdiff's control files on the host (the steps' environment files), mounted read-only
+    /// at [`CONTROL_DIR`].
+    pub control_dir: PathBuf,
     /// An npm cache's `content-v2` to mount read-only in the build's cache (offline builds).
     pub cache_content: Option<PathBuf>,
     /// Directories of tools (Node.js installed under a home, say) to show read-only again.
@@ -109,6 +117,7 @@ impl Bubblewrap {
         if let Some(program) = self.init.first() {
             args.extend(["--ro-bind".into(), program.clone(), INIT_PATH.into()]);
         }
+        args.extend(["--ro-bind".into(), self.control_dir.clone().into_os_string(), CONTROL_DIR.into()]);
         if let Some(dir) = &self.socket_dir {
             args.extend(["--bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
         }
@@ -124,7 +133,8 @@ impl Bubblewrap {
 
     /// Starts the sandbox once with nothing to run: `Err` says why it cannot be used.
     pub fn probe(&self) -> Result<(), String> {
-        let command = self.command("/", &InitArgs { memory: None, proxy_socket: None, command: Vec::new() });
+        let probe = InitArgs { memory: None, proxy_socket: None, env_file: None, command: Vec::new() };
+        let command = self.command("/", &probe);
         match process::run(command, Instant::now() + Duration::from_secs(60)) {
             Ok(finished) if finished.exit.success() => Ok(()),
             Ok(finished) => {
@@ -172,11 +182,12 @@ mod tests {
             masks: Masks { dirs: vec!["/root".into()], files: vec!["/etc/shadow".into()] },
             init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
             socket_dir: Some("/tmp/r/sock".into()),
+            control_dir: "/tmp/r/control".into(),
             cache_content: None,
             tool_dirs: vec![],
             tmp_size: 1 << 30,
         };
-        let init = InitArgs { memory: Some(10), proxy_socket: None, command: vec!["sh".into()] };
+        let init = InitArgs { memory: Some(10), proxy_socket: None, env_file: None, command: vec!["sh".into()] };
         let command = sandbox.command("/home/runner/work/r/r", &init);
         let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         let text = args.join(" ");
@@ -185,6 +196,7 @@ mod tests {
         assert!(text.contains("--ro-bind /dev/null /etc/shadow"));
         assert!(text.contains("--bind /tmp/r/home /home/runner"));
         assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
+        assert!(text.contains("--ro-bind /tmp/r/control /run/provdiff/control"));
         assert!(text.ends_with("--chdir /home/runner/work/r/r -- /run/provdiff/init __rebuild-init --memory 10 -- sh"));
         assert_eq!(command.get_envs().count(), 0, "the environment starts empty");
     }
