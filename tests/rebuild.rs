@@ -461,3 +461,41 @@ fn variables_a_build_sets_cannot_run_code_outside_the_sandbox() {
     }
     assert!(!ignored.iter().any(|detail| detail.contains("KEPT")), "{ignored:?}");
 }
+
+#[test]
+fn a_tool_under_the_user_s_home_shows_only_itself_to_the_build() {
+    if !sandbox_works() {
+        return;
+    }
+    // The user's home holds a key, and the `node` the PATH finds first, in ~/bin.
+    let home = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(home.path().join(".ssh")).unwrap();
+    let key = home.path().join(".ssh/id_ed25519");
+    fs_err::write(&key, "SECRET-KEY-5678\n").unwrap();
+    fs_err::create_dir_all(home.path().join("bin")).unwrap();
+    let node = which("node");
+    std::os::unix::fs::symlink(&node, home.path().join("bin/node")).unwrap();
+    let path = format!("{}:{}", home.path().join("bin").display(), std::env::var("PATH").unwrap());
+
+    let build = format!(
+        "try {{ console.log('read: ' + require('fs').readFileSync({key:?}, 'utf8')); }} catch (e) {{ console.log('hidden: ' + e.code); }}\n{GOOD_BUILD}",
+        key = key.to_str().unwrap()
+    );
+    let scenario = Rebuild::new(&node_build_files(&build), run_node_build, |_| {});
+    let run = scenario.check(
+        &["--json", "--rebuild", "--rebuild-offline"],
+        &[("HOME", home.path().as_os_str()), ("PATH", std::ffi::OsStr::new(&path))],
+    );
+    assert!(!run.stdout.contains("SECRET-KEY") && !run.stderr.contains("SECRET-KEY"), "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|step| step["log"].as_str().unwrap().contains("hidden: ")), "{steps:?}");
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on the PATH"))
+}

@@ -28,6 +28,7 @@ mod run;
 mod sandbox;
 mod semver;
 mod shell;
+mod tools;
 mod workflow;
 
 pub use analysis::{Difference, ToolDifference, explain, rebuild_findings, tool_differences};

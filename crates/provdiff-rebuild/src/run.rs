@@ -17,6 +17,7 @@ use crate::plan::{BuildPlan, Layout, PlanStep, Shell};
 use crate::process::{self, Exit, SpawnError};
 use crate::proxy::{Origin, RegistryProxy};
 use crate::sandbox::{self, Bubblewrap, CONTROL_DIR, Masks, SOCKET_DIR};
+use crate::tools;
 
 /// A registry the build's npm is pointed at: the default one (`scope` is `None`) or a scope's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +212,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
                 program: program.clone(),
                 host_home: PathBuf::from(&host.home),
                 layout: layout.clone(),
-                tool_dirs: tool_dirs(&tools, &masks),
+                tools: tools::exposure(&tools, &masks.hidden_roots()),
                 masks: masks.clone(),
                 init: options.init.clone(),
                 socket_dir: proxy.is_some().then(|| socket_dir.clone()),
@@ -519,26 +520,6 @@ fn path_for(step: &PlanStep, layout: &Layout, extra: &[String], env: &BTreeMap<S
     path.join(":")
 }
 
-/// Tool installations that live where the sandbox hides things (a Node.js under the user's home):
-/// their prefixes, shown again read-only.
-fn tool_dirs(tools: &[PathBuf], masks: &Masks) -> Vec<PathBuf> {
-    let hidden = |path: &Path| {
-        masks.dirs.iter().any(|dir| path.starts_with(dir))
-            || ["/tmp", "/var/tmp", "/run", "/home"].iter().any(|dir| path.starts_with(dir))
-    };
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for tool in tools {
-        let canonical = fs_err::canonicalize(tool).unwrap_or_else(|_| tool.clone());
-        for path in [tool.as_path(), canonical.as_path()] {
-            let Some(prefix) = path.parent().and_then(Path::parent) else { continue };
-            if hidden(prefix) && !dirs.iter().any(|dir| prefix.starts_with(dir)) {
-                dirs.push(prefix.to_path_buf());
-            }
-        }
-    }
-    dirs
-}
-
 /// An offline build's npm cache: the index is copied (npm writes to it even offline), the content
 /// is mounted read-only from `cache`. Returns the content directory to mount.
 fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, RebuildError> {
@@ -677,7 +658,7 @@ mod tests {
             socket_dir: None,
             control_dir: "/tmp/r/control".into(),
             cache_content: None,
-            tool_dirs: vec![],
+            tools: tools::ToolExposure::default(),
             tmp_size: 1 << 20,
         };
         let options = RebuildOptions {

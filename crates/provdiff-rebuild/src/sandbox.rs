@@ -22,10 +22,13 @@ use std::time::{Duration, Instant};
 use crate::init::InitArgs;
 use crate::plan::Layout;
 use crate::process;
+use crate::tools::ToolExposure;
 
 pub(crate) const INIT_PATH: &str = "/run/provdiff/init";
 pub(crate) const SOCKET_DIR: &str = "/run/provdiff/sock";
 pub(crate) const CONTROL_DIR: &str = "/run/provdiff/control";
+/// Replaced by empty file systems.
+const FRESH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/run", "/home"];
 
 /// What the sandbox hides, as paths a build might try.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +63,14 @@ impl Masks {
         Self { dirs, files }
     }
 
+    /// Every directory the sandbox replaces: the masked ones and the fresh `/tmp`, `/var/tmp`,
+    /// `/run` and `/home`.
+    pub fn hidden_roots(&self) -> Vec<PathBuf> {
+        let mut roots = self.dirs.clone();
+        roots.extend(FRESH_DIRS.iter().map(PathBuf::from));
+        roots
+    }
+
     /// Whether a line of build output mentions a hidden path.
     pub fn mentioned_in(&self, line: &str) -> bool {
         self.dirs.iter().chain(&self.files).any(|path| path.to_str().is_some_and(|path| line.contains(path)))
@@ -83,8 +94,8 @@ pub(crate) struct Bubblewrap {
     pub control_dir: PathBuf,
     /// An npm cache's `content-v2` to mount read-only in the build's cache (offline builds).
     pub cache_content: Option<PathBuf>,
-    /// Directories of tools (Node.js installed under a home, say) to show read-only again.
-    pub tool_dirs: Vec<PathBuf>,
+    /// What to show again of tools that live in hidden directories (a Node.js under the home).
+    pub tools: ToolExposure,
     /// The size of the fresh `/tmp`.
     pub tmp_size: u64,
 }
@@ -103,11 +114,8 @@ impl Bubblewrap {
         for dir in &self.masks.dirs {
             // A tool installed under a hidden home must stay reachable: its home is then empty
             // but enterable, holding only the tool.
-            let perms = if self.tool_dirs.iter().any(|tool| tool.starts_with(dir)) { "0755" } else { "0000" };
+            let perms = if self.tools.shows_something_in(dir) { "0755" } else { "0000" };
             args.extend(["--perms".into(), perms.into(), "--tmpfs".into(), dir.clone().into_os_string()]);
-        }
-        for file in &self.masks.files {
-            args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
         }
         args.extend(["--bind".into(), self.host_home.clone().into_os_string(), OsString::from(&self.layout.home)]);
         if let Some(content) = &self.cache_content {
@@ -121,8 +129,15 @@ impl Bubblewrap {
         if let Some(dir) = &self.socket_dir {
             args.extend(["--bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
         }
-        for dir in &self.tool_dirs {
-            args.extend(["--ro-bind".into(), dir.clone().into_os_string(), dir.clone().into_os_string()]);
+        for path in &self.tools.binds {
+            args.extend(["--ro-bind".into(), path.clone().into_os_string(), path.clone().into_os_string()]);
+        }
+        for (target, link) in &self.tools.links {
+            args.extend(["--symlink".into(), target.clone().into_os_string(), link.clone().into_os_string()]);
+        }
+        // Last, so that nothing shown above shows them again.
+        for file in self.masks.files.iter().chain(&self.tools.hidden_files) {
+            args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
         }
         args.extend(["--chdir".into(), cwd.into(), "--".into(), INIT_PATH.into()]);
         args.extend(self.init.iter().skip(1).cloned());
@@ -184,7 +199,7 @@ mod tests {
             socket_dir: Some("/tmp/r/sock".into()),
             control_dir: "/tmp/r/control".into(),
             cache_content: None,
-            tool_dirs: vec![],
+            tools: ToolExposure::default(),
             tmp_size: 1 << 30,
         };
         let init = InitArgs { memory: Some(10), proxy_socket: None, env_file: None, command: vec!["sh".into()] };
