@@ -162,11 +162,12 @@ pub fn after_comparison(
     let workdir = Workdir::create(&provenance.provenance.repository, !args.unsandboxed)?;
     commit.checkout_to(&workdir.checkout_dir())?;
     let plan = plan_at(commit, package_dir, provenance, workdir.layout())?;
-    let (registries, ca_file) = registries()?;
+    let npm = NpmSetup::resolve()?;
     let options = RebuildOptions {
         sandbox,
-        registries,
-        ca_file,
+        registries: npm.registries,
+        ca_file: npm.ca_file,
+        credential_files: npm.config_files,
         offline: args.rebuild_offline,
         npm_cache: args.rebuild_offline.then(|| npm_cache(args)).transpose()?,
         timeout: Duration::from_secs(args.rebuild_timeout),
@@ -273,15 +274,32 @@ pub fn after_comparison(
     Ok(())
 }
 
-/// The registries the build's npm uses, and the certificate authorities npm trusts: npm's
-/// configuration, as `provdiff-registry` resolves it.
-fn registries() -> Result<(Vec<RegistryUrl>, Option<PathBuf>)> {
-    let config = provdiff_registry::RegistryConfig::from_process(None).context("cannot find npm's registry")?;
-    let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
-    for (scope, registry) in config.scoped_registries() {
-        registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
+/// What the build takes from npm's configuration, as `provdiff-registry` resolves it.
+struct NpmSetup {
+    /// The registries the build's npm uses, the default one first.
+    registries: Vec<RegistryUrl>,
+    /// The certificate authorities npm trusts.
+    ca_file: Option<PathBuf>,
+    /// The configuration files that were read: they may hold credentials, so the sandbox hides
+    /// them.
+    config_files: Vec<PathBuf>,
+}
+
+impl NpmSetup {
+    fn resolve() -> Result<Self> {
+        let config = provdiff_registry::RegistryConfig::from_process(None).context("cannot find npm's registry")?;
+        let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
+        for (scope, registry) in config.scoped_registries() {
+            registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
+        }
+        let config_files = config
+            .files()
+            .iter()
+            .filter(|file| file.status == provdiff_registry::FileStatus::Read)
+            .map(|file| file.path.clone())
+            .collect();
+        Ok(Self { registries, ca_file: config.ca_file().map(|(path, _)| path), config_files })
     }
-    Ok((registries, config.ca_file().map(|(path, _)| path)))
 }
 
 /// `--rebuild-cache`, else npm's `cache` setting, else `~/.npm`.

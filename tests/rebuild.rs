@@ -80,7 +80,17 @@ impl Rebuild {
         build: impl FnOnce(&Path),
         tamper: impl FnOnce(&mut Vec<provdiff_npm::PackedFile>),
     ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::new_in(&std::env::temp_dir(), files, build, tamper)
+    }
+
+    /// [`Rebuild::new`] in a directory under `parent`: the directory provdiff runs in.
+    fn new_in(
+        parent: &Path,
+        files: &[RepoFile],
+        build: impl FnOnce(&Path),
+        tamper: impl FnOnce(&mut Vec<provdiff_npm::PackedFile>),
+    ) -> Self {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
         let commit = repo.commit(files, "release");
         let original = dir.path().join("original-build");
@@ -498,4 +508,66 @@ fn which(program: &str) -> PathBuf {
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| panic!("{program} is not on the PATH"))
+}
+
+#[test]
+fn npm_configuration_files_and_the_ssh_agent_are_hidden_wherever_they_are() {
+    if !sandbox_works() {
+        return;
+    }
+    // Outside every directory the sandbox hides anyway (its /tmp and /home are fresh): under
+    // target/, which the build sees read-only. provdiff runs in a directory below `project`,
+    // whose package.json makes it npm's project directory.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let project = outside.path().join("project");
+    fs_err::create_dir_all(&project).unwrap();
+    fs_err::write(project.join("package.json"), "{}").unwrap();
+    let project_npmrc = project.join(".npmrc");
+    let user_npmrc = outside.path().join("user-npmrc");
+    let global_npmrc = outside.path().join("global-npmrc");
+    let agent = outside.path().join("agent.sock");
+    let build = format!(
+        "const net = require('net');\n\
+         for (const p of [{project:?}, {user:?}, {global:?}]) {{\n\
+           try {{ console.log('read ' + p + ': ' + require('fs').readFileSync(p, 'utf8')); }}\n\
+           catch (e) {{ console.log('hidden ' + p + ': ' + e.code); }}\n\
+         }}\n\
+         const agent = net.connect({agent:?});\n\
+         agent.on('connect', () => {{ console.log('agent reached'); agent.end(); build(); }});\n\
+         agent.on('error', (e) => {{ console.log('agent hidden: ' + e.code); build(); }});\n\
+         function build() {{\n{GOOD_BUILD}}}\n",
+        project = project_npmrc.to_str().unwrap(),
+        user = user_npmrc.to_str().unwrap(),
+        global = global_npmrc.to_str().unwrap(),
+        agent = agent.to_str().unwrap(),
+    );
+    let scenario = Rebuild::new_in(&project, &node_build_files(&build), run_node_build, |_| {});
+    fs_err::write(&project_npmrc, "//registry.invalid/:_authToken=PROJECT-SECRET\n").unwrap();
+    fs_err::write(&user_npmrc, "//registry.invalid/:_authToken=USER-SECRET\n").unwrap();
+    fs_err::write(&global_npmrc, "//registry.invalid/:_authToken=GLOBAL-SECRET\n").unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    listener.set_nonblocking(true).unwrap();
+
+    let run = scenario.check(
+        &["--json", "--rebuild", "--rebuild-offline"],
+        &[
+            ("npm_config_userconfig", user_npmrc.as_os_str()),
+            ("npm_config_globalconfig", global_npmrc.as_os_str()),
+            ("SSH_AUTH_SOCK", agent.as_os_str()),
+        ],
+    );
+    for secret in ["PROJECT-SECRET", "USER-SECRET", "GLOBAL-SECRET"] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{secret}:\n{}", run.stdout);
+    }
+    assert!(listener.accept().is_err(), "the build reached the SSH agent:\n{}", run.stdout);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let log = report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap();
+    for file in [&project_npmrc, &user_npmrc, &global_npmrc] {
+        assert!(log.contains(&format!("hidden {}: EACCES", file.display())), "{log}");
+    }
+    assert!(log.contains("agent hidden"), "{log}");
+    // The build went on, and the report says what the sandbox refused it.
+    let denied = finding(&report, "rebuild-sandbox-denied");
+    assert!(denied.len() == 1 && denied[0]["detail"].as_str().unwrap().contains(".npmrc"), "{denied:?}");
 }

@@ -6,6 +6,9 @@
 //! pointed at it as its proxy. Here, outside, each request is checked before anything is
 //! connected: `CONNECT host:port` (HTTPS) and absolute-form requests (`GET http://host/…`) pass
 //! only to the origins of the configured registries; everything else gets `403` and is recorded.
+//! A plain HTTP request passes only when its `Host` header names the origin it is sent to (one is
+//! added when there is none), so that a server hosting several names on the registry's address
+//! cannot be asked for another of them.
 //! The proxy relays bytes; it never reads or changes what a registry sends (TLS stays end to
 //! end), and it never adds credentials.
 
@@ -61,6 +64,15 @@ impl Origin {
             }
         };
         (!host.is_empty()).then(|| Self { host: host.to_ascii_lowercase(), port })
+    }
+
+    /// The `Host` header for a plain HTTP request to this origin.
+    fn host_header(&self) -> String {
+        match (self.host.contains(':'), self.port) {
+            (false, 80) => self.host.clone(),
+            (true, 80) => format!("[{}]", self.host),
+            _ => self.display(),
+        }
     }
 
     fn display(&self) -> String {
@@ -129,13 +141,20 @@ fn serve(mut client: UnixStream, allowed: &[Origin], refused: &Mutex<Vec<String>
         let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    let permitted = allowed.contains(&request.origin);
+    let permitted = allowed.contains(&request.origin) && request.other_host.is_none();
     if !permitted {
         if let Ok(mut list) = refused.lock() {
             list.push(request.describe());
         }
-        let body =
-            format!("provdiff: the sandbox may reach the package registry only, not {}\n", request.origin.display());
+        let body = match &request.other_host {
+            Some(host) => format!(
+                "provdiff: the request for {} names another host ({host:?}) in its Host header\n",
+                request.origin.display()
+            ),
+            None => {
+                format!("provdiff: the sandbox may reach the package registry only, not {}\n", request.origin.display())
+            }
+        };
         let _ = write!(
             client,
             "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
@@ -189,6 +208,9 @@ struct Request {
     /// For an absolute-form request, the head to send upstream (origin-form, one request per
     /// connection); `None` for `CONNECT`.
     forward: Option<String>,
+    /// For an absolute-form request, the `Host` header(s) when they do not name the target's
+    /// origin (several `Host` headers count as another host).
+    other_host: Option<String>,
 }
 
 impl Request {
@@ -198,29 +220,51 @@ impl Request {
         let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
         if method.eq_ignore_ascii_case("CONNECT") {
             let origin = Origin::parse_authority(target, 443)?;
-            return Some(Self { method: method.into(), target: target.into(), origin, forward: None });
+            return Some(Self {
+                method: method.into(),
+                target: target.into(),
+                origin,
+                forward: None,
+                other_host: None,
+            });
         }
         let origin = Origin::from_url(target)?;
         if !target.to_ascii_lowercase().starts_with("http://") {
             return None;
         }
         let after_scheme = &target["http://".len()..];
-        let path = after_scheme.find('/').map_or("/", |slash| &after_scheme[slash..]);
+        let path = after_scheme.find(['/', '?']).map_or("/", |at| &after_scheme[at..]);
+        let path = if path.starts_with('?') { format!("/{path}") } else { path.to_string() };
         let mut forward = format!("{method} {path} {version}\r\n");
+        let mut hosts = Vec::new();
         for line in lines.filter(|line| !line.is_empty()) {
-            let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            let name = name.trim().to_ascii_lowercase();
             if matches!(name.as_str(), "connection" | "proxy-connection" | "proxy-authorization" | "keep-alive") {
+                continue;
+            }
+            if name == "host" {
+                hosts.push(value.trim().to_string());
                 continue;
             }
             forward.push_str(line);
             forward.push_str("\r\n");
         }
+        let other_host = match hosts.as_slice() {
+            [] => None,
+            [host] if Origin::parse_authority(host, 80).as_ref() == Some(&origin) => None,
+            several => Some(several.join(", ")),
+        };
+        forward.push_str(&format!("Host: {}\r\n", origin.host_header()));
         forward.push_str("Connection: close\r\n\r\n");
-        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward) })
+        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward), other_host })
     }
 
     fn describe(&self) -> String {
-        format!("{} {}", self.method, self.target)
+        match &self.other_host {
+            Some(host) => format!("{} {} (Host: {host})", self.method, self.target),
+            None => format!("{} {}", self.method, self.target),
+        }
     }
 }
 
@@ -264,9 +308,28 @@ mod tests {
         .unwrap();
         assert_eq!(
             get.forward.as_deref(),
-            Some("GET /pkg?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+            Some("GET /pkg?x=1 HTTP/1.1\r\nAccept: */*\r\nHost: 127.0.0.1:9\r\nConnection: close\r\n\r\n")
         );
+        assert_eq!(get.other_host, None);
         assert_eq!(Request::parse("GET /relative HTTP/1.1\r\n\r\n"), None);
+
+        // The Host header must name the origin the request goes to; one is added when missing.
+        let host = |head: &str| Request::parse(head).unwrap().other_host;
+        assert_eq!(host("GET http://Registry.test/x HTTP/1.1\r\nHost: registry.TEST:80\r\n\r\n"), None);
+        let added = Request::parse("GET http://registry.test?q HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(
+            added.forward.as_deref(),
+            Some("GET /?q HTTP/1.1\r\nHost: registry.test\r\nConnection: close\r\n\r\n")
+        );
+        assert_eq!(
+            host("GET http://registry.test/x HTTP/1.1\r\nHost: internal.test\r\n\r\n").as_deref(),
+            Some("internal.test")
+        );
+        assert_eq!(
+            host("GET http://registry.test:8080/x HTTP/1.1\r\nHost: registry.test\r\n\r\n").as_deref(),
+            Some("registry.test")
+        );
+        assert!(host("GET http://registry.test/ HTTP/1.1\r\nHost: registry.test\r\nhost: b.test\r\n\r\n").is_some());
     }
 
     /// A one-shot HTTP server on 127.0.0.1 answering every request with `body`.
@@ -306,8 +369,10 @@ mod tests {
         let proxy =
             RegistryProxy::start(&socket, vec![Origin { host: "127.0.0.1".into(), port: allowed_port }]).unwrap();
 
-        let answer =
-            exchange(&socket, &format!("GET http://127.0.0.1:{allowed_port}/left-pad HTTP/1.1\r\nHost: x\r\n\r\n"));
+        let answer = exchange(
+            &socket,
+            &format!("GET http://127.0.0.1:{allowed_port}/left-pad HTTP/1.1\r\nHost: 127.0.0.1:{allowed_port}\r\n\r\n"),
+        );
         assert!(answer.ends_with("registry says hi"), "{answer}");
         assert!(allowed_server.join().unwrap().starts_with("GET /left-pad HTTP/1.1\r\n"));
 
@@ -315,11 +380,21 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
         let answer = exchange(&socket, "GET http://elsewhere.invalid/x HTTP/1.1\r\n\r\n");
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        // The registry's address, asked for another name it may host.
+        let answer = exchange(
+            &socket,
+            &format!("GET http://127.0.0.1:{allowed_port}/x HTTP/1.1\r\nHost: 127.0.0.1:{denied_port}\r\n\r\n"),
+        );
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
         denied.set_nonblocking(true).unwrap();
         assert!(denied.accept().is_err(), "nothing reached the host that is not the registry");
         assert_eq!(
             proxy.refused(),
-            [format!("CONNECT 127.0.0.1:{denied_port}"), "GET http://elsewhere.invalid/x".to_string()]
+            [
+                format!("CONNECT 127.0.0.1:{denied_port}"),
+                "GET http://elsewhere.invalid/x".to_string(),
+                format!("GET http://127.0.0.1:{allowed_port}/x (Host: 127.0.0.1:{denied_port})"),
+            ]
         );
     }
 

@@ -42,6 +42,10 @@ pub struct RebuildOptions {
     /// Certificate authorities npm is configured to trust (`cafile`): passed to the build's npm
     /// and Node.js, since the build does not read the user's npm configuration.
     pub ca_file: Option<PathBuf>,
+    /// Files the sandbox hides besides the user's home because they may hold credentials: the
+    /// npm configuration files the caller read (a project `.npmrc`, the global `npmrc`, a
+    /// `userconfig` outside the home).
+    pub credential_files: Vec<PathBuf>,
     /// No network: dependencies come from `npm_cache` (an npm cache directory, the one holding
     /// `_cacache`), which the build reads but never writes.
     pub offline: bool,
@@ -189,7 +193,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         .iter()
         .filter_map(|name| sandbox::find_program(name))
         .collect();
-    let masks = if sandboxed { Masks::for_this_machine(&layout) } else { Masks::default() };
+    let masks = if sandboxed { Masks::for_this_machine(&layout, &options.credential_files) } else { Masks::default() };
 
     let socket_dir = workdir.path().join("sock");
     let control_dir = workdir.path().join("control");
@@ -665,6 +669,7 @@ mod tests {
             sandbox: SandboxChoice::Bubblewrap { program: "bwrap".into() },
             registries: vec![],
             ca_file: None,
+            credential_files: vec![],
             offline: true,
             npm_cache: None,
             timeout: Duration::from_secs(1),

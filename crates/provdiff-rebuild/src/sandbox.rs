@@ -4,8 +4,9 @@
 //!
 //! Layout inside: `/` read-only; fresh `/tmp`, `/var/tmp`, `/run` and `/home`; the user's home
 //! and `/root` replaced by empty directories nobody may enter (mode 000, and every capability
-//! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`
-//! replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
+//! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`,
+//! the SSH agent's socket and the npm configuration files provdiff read (which may hold
+//! credentials) replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
 //! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; provdiff's
 //! control files (the steps' environment files) read-only at `/run/provdiff/control`; the proxy
 //! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
@@ -40,8 +41,10 @@ pub(crate) struct Masks {
 }
 
 impl Masks {
-    /// The user's home, `/root`, and the system's password hashes.
-    pub fn for_this_machine(layout: &Layout) -> Self {
+    /// The user's home, `/root`, the system's password hashes, the SSH agent's socket
+    /// (`SSH_AUTH_SOCK`), and `credential_files` (the npm configuration files provdiff read, say:
+    /// a project `.npmrc`, a global `npmrc`, a `userconfig` outside the home).
+    pub fn for_this_machine(layout: &Layout, credential_files: &[PathBuf]) -> Self {
         let mut dirs = Vec::new();
         let inside_home = Path::new(&layout.home);
         for dir in std::env::var_os("HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/root")]) {
@@ -55,12 +58,31 @@ impl Masks {
                 dirs.push(dir);
             }
         }
-        let files = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
+        let mut files: Vec<PathBuf> = Vec::new();
+        let agent = std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from);
+        let candidates = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
             .iter()
             .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .collect();
+            .chain(agent.filter(|path| path.is_absolute()))
+            .chain(credential_files.iter().cloned());
+        for file in candidates {
+            // A link's target is hidden by a mount over the link; its own path is hidden too.
+            let canonical = fs_err::canonicalize(&file).ok();
+            for path in [Some(file), canonical].into_iter().flatten() {
+                if fs_err::symlink_metadata(&path).is_ok_and(|meta| !meta.is_dir()) && !files.contains(&path) {
+                    files.push(path);
+                }
+            }
+        }
         Self { dirs, files }
+    }
+
+    /// Whether the sandbox already hides `path` without a mount of its own: it is under a masked
+    /// directory or one of the fresh ones, and no tool shown there shows it again.
+    fn hides(&self, path: &Path, tools: &ToolExposure) -> bool {
+        let under = |dir: &Path| path.starts_with(dir);
+        (self.dirs.iter().any(|dir| under(dir)) || FRESH_DIRS.iter().any(|dir| under(Path::new(dir))))
+            && !tools.binds.iter().any(|bind| under(bind))
     }
 
     /// Every directory the sandbox replaces: the masked ones and the fresh `/tmp`, `/var/tmp`,
@@ -137,7 +159,9 @@ impl Bubblewrap {
         }
         // Last, so that nothing shown above shows them again.
         for file in self.masks.files.iter().chain(&self.tools.hidden_files) {
-            args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
+            if !self.masks.hides(file, &self.tools) {
+                args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
+            }
         }
         args.extend(["--chdir".into(), cwd.into(), "--".into(), INIT_PATH.into()]);
         args.extend(self.init.iter().skip(1).cloned());
@@ -180,7 +204,7 @@ mod tests {
     #[test]
     fn the_build_home_is_never_masked_and_output_is_matched_against_masks() {
         let layout = Layout::new("/home/runner", "https://github.com/o/r");
-        let masks = Masks::for_this_machine(&layout);
+        let masks = Masks::for_this_machine(&layout, &[]);
         assert!(masks.dirs.contains(&PathBuf::from("/root")));
         assert!(!masks.dirs.iter().any(|dir| Path::new("/home/runner").starts_with(dir)));
         assert!(masks.mentioned_in("cat: /root/.npmrc: Permission denied"));
@@ -194,7 +218,10 @@ mod tests {
             program: "bwrap".into(),
             host_home: "/tmp/r/home".into(),
             layout,
-            masks: Masks { dirs: vec!["/root".into()], files: vec!["/etc/shadow".into()] },
+            masks: Masks {
+                dirs: vec!["/root".into()],
+                files: vec!["/etc/shadow".into(), "/root/.npmrc".into(), "/srv/project/.npmrc".into()],
+            },
             init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
             socket_dir: Some("/tmp/r/sock".into()),
             control_dir: "/tmp/r/control".into(),
@@ -209,6 +236,8 @@ mod tests {
         assert!(text.starts_with("--die-with-parent --new-session --unshare-all --cap-drop ALL --ro-bind / /"));
         assert!(text.contains("--perms 0000 --tmpfs /root"));
         assert!(text.contains("--ro-bind /dev/null /etc/shadow"));
+        assert!(text.contains("--ro-bind /dev/null /srv/project/.npmrc"));
+        assert!(!text.contains("/root/.npmrc"), "hidden already, with /root");
         assert!(text.contains("--bind /tmp/r/home /home/runner"));
         assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
         assert!(text.contains("--ro-bind /tmp/r/control /run/provdiff/control"));
