@@ -74,6 +74,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             compare(&mut report, published, &source, &provenance, workspace.as_ref(), &context, build_hint)?;
             crate::rebuild::after_comparison(
                 &args.rebuild,
+                args.registry.as_deref(),
                 &mut report,
                 published,
                 &commit,

@@ -117,6 +117,7 @@ pub fn build_hint(commit: &Commit<'_>, package_dir: &str, provenance: &VerifiedP
 /// it, rebuilds and compares again.
 pub fn after_comparison(
     args: &RebuildArgs,
+    registry: Option<&str>,
     report: &mut CheckReport,
     published: &PublishedTarball,
     commit: &Commit<'_>,
@@ -162,14 +163,14 @@ pub fn after_comparison(
     let workdir = Workdir::create(&provenance.provenance.repository, !args.unsandboxed)?;
     commit.checkout_to(&workdir.checkout_dir())?;
     let plan = plan_at(commit, package_dir, provenance, workdir.layout())?;
-    let npm = NpmSetup::resolve()?;
+    let npm = NpmSetup::resolve(registry)?;
     let options = RebuildOptions {
         sandbox,
         registries: npm.registries,
         ca_file: npm.ca_file,
         credential_files: npm.config_files,
         offline: args.rebuild_offline,
-        npm_cache: args.rebuild_offline.then(|| npm_cache(args)).transpose()?,
+        npm_cache: args.rebuild_offline.then(|| npm_cache(args, npm.cache)).transpose()?,
         timeout: Duration::from_secs(args.rebuild_timeout),
         memory: args.rebuild_memory.saturating_mul(1 << 20),
         init: vec![
@@ -283,11 +284,15 @@ struct NpmSetup {
     /// The configuration files that were read: they may hold credentials, so the sandbox hides
     /// them.
     config_files: Vec<PathBuf>,
+    /// npm's `cache` setting.
+    cache: Option<PathBuf>,
 }
 
 impl NpmSetup {
-    fn resolve() -> Result<Self> {
-        let config = provdiff_registry::RegistryConfig::from_process(None).context("cannot find npm's registry")?;
+    /// npm's configuration with `--registry` (`registry`) first, as the check itself resolves it.
+    fn resolve(registry: Option<&str>) -> Result<Self> {
+        let config = provdiff_registry::RegistryConfig::from_process(registry.map(str::to_string))
+            .context("cannot find npm's registry")?;
         let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
         for (scope, registry) in config.scoped_registries() {
             registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
@@ -298,19 +303,18 @@ impl NpmSetup {
             .filter(|file| file.status == provdiff_registry::FileStatus::Read)
             .map(|file| file.path.clone())
             .collect();
-        Ok(Self { registries, ca_file: config.ca_file().map(|(path, _)| path), config_files })
+        let cache = config.get("cache").map(|(value, _)| PathBuf::from(value));
+        Ok(Self { registries, ca_file: config.ca_file().map(|(path, _)| path), config_files, cache })
     }
 }
 
 /// `--rebuild-cache`, else npm's `cache` setting, else `~/.npm`.
-fn npm_cache(args: &RebuildArgs) -> Result<PathBuf> {
+fn npm_cache(args: &RebuildArgs, configured: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = &args.rebuild_cache {
         return Ok(dir.clone());
     }
-    if let Ok(config) = provdiff_registry::RegistryConfig::from_process(None)
-        && let Some((value, _)) = config.get("cache")
-    {
-        return Ok(PathBuf::from(value));
+    if let Some(dir) = configured {
+        return Ok(dir);
     }
     let home = std::env::var_os("HOME").context("no --rebuild-cache and no HOME to find npm's cache in")?;
     Ok(PathBuf::from(home).join(".npm"))

@@ -351,8 +351,13 @@ fn the_build_reaches_the_registry_and_nothing_else() {
             published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
         },
     );
+    // --registry names the registry, over npm's own configuration (here a port nobody listens on).
     let url = registry.url();
-    let run = scenario.check(&["--json", "--rebuild"], &[("npm_config_registry", std::ffi::OsStr::new(&url))]);
+    let configured = format!("http://127.0.0.1:{}/", closed_port());
+    let run = scenario.check(
+        &["--json", "--rebuild", "--registry", &url],
+        &[("npm_config_registry", std::ffi::OsStr::new(&configured))],
+    );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
@@ -365,6 +370,13 @@ fn the_build_reaches_the_registry_and_nothing_else() {
     elsewhere.set_nonblocking(true).unwrap();
     assert!(elsewhere.accept().is_err(), "nothing reached the host that is not the registry");
     assert!(!registry.requests_to("/left-pad").is_empty());
+    let network = report["rebuild"]["build"]["network"].as_str().unwrap();
+    assert!(network.contains(&registry.addr().to_string()), "{network}");
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
