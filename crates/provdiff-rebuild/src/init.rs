@@ -118,9 +118,17 @@ pub fn sandbox_init(args: &InitArgs) -> Result<u8, InitError> {
             }
         });
         let proxy = format!("http://127.0.0.1:{port}");
-        for name in
-            ["npm_config_proxy", "npm_config_https_proxy", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
-        {
+        // npm, pnpm and yarn 1 read npm's settings; yarn berry its own.
+        for name in [
+            "npm_config_proxy",
+            "npm_config_https_proxy",
+            "YARN_HTTP_PROXY",
+            "YARN_HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+        ] {
             command.env(name, &proxy);
         }
         for name in ["no_proxy", "NO_PROXY", "npm_config_noproxy"] {

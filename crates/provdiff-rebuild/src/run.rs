@@ -198,6 +198,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     let socket_dir = workdir.path().join("sock");
     let control_dir = workdir.path().join("control");
     fs_err::create_dir_all(&control_dir).map_err(io_error(&control_dir))?;
+    let empty = control_dir.join(sandbox::EMPTY_FILE);
+    fs_err::write(&empty, b"").map_err(io_error(&empty))?;
     let proxy = if sandboxed && !options.offline {
         fs_err::create_dir_all(&socket_dir).map_err(io_error(&socket_dir))?;
         let origins = options.registries.iter().filter_map(|registry| Origin::from_url(&registry.url)).collect();
@@ -474,18 +476,37 @@ fn base_env(
     if let Some(ca_file) = &options.ca_file {
         let ca_file = ca_file.to_string_lossy().into_owned();
         env.insert("npm_config_cafile".into(), ca_file.clone());
+        // Node.js's own trust store, which yarn berry's requests use too.
         env.insert("NODE_EXTRA_CA_CERTS".into(), ca_file);
     }
+    // npm, pnpm and yarn 1 read `npm_config_*`; yarn berry reads only its own `YARN_*` settings,
+    // refuses plain HTTP to a host it is not told about, and fails on a `YARN_*` setting its
+    // version does not know — so only settings every berry has are set (not `caFilePath`, which
+    // berry 4 renamed, nor `enableTelemetry` or `enableOfflineMode`, which older ones lack).
+    // Berry's per-scope registries (`npmScopes`) have no variable: scoped packages reach it only
+    // through the default registry.
+    let mut plain_http_hosts: Vec<String> = Vec::new();
     for registry in &options.registries {
         match &registry.scope {
             None => {
+                let trimmed = registry.url.trim_end_matches('/').to_string();
                 env.insert("npm_config_registry".into(), registry.url.clone());
-                env.insert("COREPACK_NPM_REGISTRY".into(), registry.url.trim_end_matches('/').to_string());
+                env.insert("YARN_NPM_REGISTRY_SERVER".into(), trimmed.clone());
+                env.insert("COREPACK_NPM_REGISTRY".into(), trimmed);
             }
             Some(scope) => {
                 env.insert(format!("npm_config_{scope}:registry"), registry.url.clone());
             }
         }
+        if registry.url.to_ascii_lowercase().starts_with("http://")
+            && let Some(origin) = Origin::from_url(&registry.url)
+            && !plain_http_hosts.contains(&origin.host)
+        {
+            plain_http_hosts.push(origin.host);
+        }
+    }
+    if !plain_http_hosts.is_empty() {
+        env.insert("YARN_UNSAFE_HTTP_WHITELIST".into(), plain_http_hosts.join(","));
     }
     let mut path: Vec<String> = vec![format!("{home}/.npm-global/bin")];
     for tool in tools {
@@ -693,6 +714,50 @@ mod tests {
             assert!(args.join(" ").contains("--env-file /run/provdiff/control/env-1 -- sh -e -c true"), "{args:?}");
             assert!(!args.iter().any(|arg| arg.contains("LD_PRELOAD")));
         }
+    }
+
+    #[test]
+    fn every_package_manager_is_pointed_at_the_registries() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let plan = BuildPlan {
+            source: crate::plan::PlanSource::Lifecycle { reason: String::new() },
+            package_manager: crate::plan::PackageManager {
+                kind: crate::plan::PackageManagerKind::YarnBerry,
+                version: None,
+                detected_by: String::new(),
+            },
+            lockfile: None,
+            node: None,
+            npm: None,
+            steps: vec![],
+            env: BTreeMap::new(),
+            findings: vec![],
+        };
+        let options = RebuildOptions {
+            sandbox: SandboxChoice::Bubblewrap { program: "bwrap".into() },
+            registries: vec![
+                RegistryUrl { scope: None, url: "http://127.0.0.1:4873/npm/".into() },
+                RegistryUrl { scope: Some("@corp".into()), url: "https://npm.corp.test/".into() },
+            ],
+            ca_file: Some("/etc/corp-ca.pem".into()),
+            credential_files: vec![],
+            offline: false,
+            npm_cache: None,
+            timeout: Duration::from_secs(1),
+            memory: 1 << 20,
+            init: vec![],
+        };
+        let env = base_env(&plan, &options, &layout, &[]);
+        let get = |name: &str| env.get(name).map(String::as_str);
+        assert_eq!(get("npm_config_registry"), Some("http://127.0.0.1:4873/npm/"));
+        assert_eq!(get("npm_config_@corp:registry"), Some("https://npm.corp.test/"));
+        assert_eq!(get("YARN_NPM_REGISTRY_SERVER"), Some("http://127.0.0.1:4873/npm"));
+        assert_eq!(get("YARN_UNSAFE_HTTP_WHITELIST"), Some("127.0.0.1"));
+        assert_eq!(get("NODE_EXTRA_CA_CERTS"), Some("/etc/corp-ca.pem"));
+        assert_eq!(get("COREPACK_NPM_REGISTRY"), Some("http://127.0.0.1:4873/npm"));
+        // Berry fails on settings its version does not know: only those every berry has.
+        let yarn: Vec<&String> = env.keys().filter(|name| name.starts_with("YARN_")).collect();
+        assert_eq!(yarn, ["YARN_NPM_REGISTRY_SERVER", "YARN_UNSAFE_HTTP_WHITELIST"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! and `/root` replaced by empty directories nobody may enter (mode 000, and every capability
 //! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`,
 //! the SSH agent's socket and the npm configuration files provdiff read (which may hold
-//! credentials) replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
+//! credentials) replaced by an empty read-only file; the build's home (`/home/runner`, holding the checkout at
 //! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; provdiff's
 //! control files (the steps' environment files) read-only at `/run/provdiff/control`; the proxy
 //! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
@@ -28,6 +28,8 @@ use crate::tools::ToolExposure;
 pub(crate) const INIT_PATH: &str = "/run/provdiff/init";
 pub(crate) const SOCKET_DIR: &str = "/run/provdiff/sock";
 pub(crate) const CONTROL_DIR: &str = "/run/provdiff/control";
+/// The name of [`Bubblewrap::empty_file`] in the control directory.
+pub(crate) const EMPTY_FILE: &str = "empty";
 /// Replaced by empty file systems.
 const FRESH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/run", "/home"];
 
@@ -36,7 +38,7 @@ const FRESH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/run", "/home"];
 pub(crate) struct Masks {
     /// Replaced by directories nobody may enter.
     pub dirs: Vec<PathBuf>,
-    /// Replaced by `/dev/null`.
+    /// Replaced by an empty file.
     pub files: Vec<PathBuf>,
 }
 
@@ -123,6 +125,13 @@ pub(crate) struct Bubblewrap {
 }
 
 impl Bubblewrap {
+    /// The empty, read-only file in the control directory that hidden files are replaced by (a
+    /// regular file, so that a program reading one finds it empty, as if there were nothing to
+    /// configure, rather than failing on a device the sandbox forbids).
+    pub fn empty_file(&self) -> PathBuf {
+        self.control_dir.join(EMPTY_FILE)
+    }
+
     /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside).
     pub fn command(&self, cwd: &str, init: &InitArgs) -> Command {
         let mut command = Command::new(&self.program);
@@ -160,7 +169,7 @@ impl Bubblewrap {
         // Last, so that nothing shown above shows them again.
         for file in self.masks.files.iter().chain(&self.tools.hidden_files) {
             if !self.masks.hides(file, &self.tools) {
-                args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
+                args.extend(["--ro-bind".into(), self.empty_file().into_os_string(), file.clone().into_os_string()]);
             }
         }
         args.extend(["--chdir".into(), cwd.into(), "--".into(), INIT_PATH.into()]);
@@ -235,8 +244,8 @@ mod tests {
         let text = args.join(" ");
         assert!(text.starts_with("--die-with-parent --new-session --unshare-all --cap-drop ALL --ro-bind / /"));
         assert!(text.contains("--perms 0000 --tmpfs /root"));
-        assert!(text.contains("--ro-bind /dev/null /etc/shadow"));
-        assert!(text.contains("--ro-bind /dev/null /srv/project/.npmrc"));
+        assert!(text.contains("--ro-bind /tmp/r/control/empty /etc/shadow"));
+        assert!(text.contains("--ro-bind /tmp/r/control/empty /srv/project/.npmrc"));
         assert!(!text.contains("/root/.npmrc"), "hidden already, with /root");
         assert!(text.contains("--bind /tmp/r/home /home/runner"));
         assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
