@@ -643,3 +643,57 @@ fn yarn_1_and_yarn_berry_reach_the_configured_registry() {
     assert_eq!(report["rebuild"]["build"]["refused_connections"], serde_json::json!([]), "{}", run.stdout);
     assert!(registry.requests_to("/left-pad").len() >= 2);
 }
+
+#[test]
+fn an_unsandboxed_offline_build_says_it_had_the_network_and_leaves_the_cache_alone() {
+    let cache = tempfile::tempdir().unwrap();
+    let index = cache.path().join("_cacache/index-v5/aa/bb");
+    fs_err::create_dir_all(index.parent().unwrap()).unwrap();
+    fs_err::write(&index, "entry\n").unwrap();
+    let content = cache.path().join("_cacache/content-v2/sha512/aa/cc");
+    fs_err::create_dir_all(content.parent().unwrap()).unwrap();
+    fs_err::write(&content, "content\n").unwrap();
+    let listing = |dir: &Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs_err::read_dir(&dir).unwrap().flatten() {
+                if entry.path().is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    files.push((entry.path(), fs_err::read(entry.path()).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = listing(cache.path());
+
+    // The build writes into the npm cache it is given, and shows that it sees the copied content.
+    let build = format!(
+        "const fs = require('fs');\nconst cache = process.env.npm_config_cache;\n\
+         fs.writeFileSync(cache + '/written-by-the-build', 'x');\n\
+         fs.appendFileSync(cache + '/_cacache/index-v5/aa/bb', 'more\\n');\n\
+         console.log('content: ' + fs.readFileSync(cache + '/_cacache/content-v2/sha512/aa/cc', 'utf8'));\n{}",
+        GOOD_BUILD.trim_start_matches("const fs = require('fs');\n")
+    );
+    let scenario = Rebuild::new(&node_build_files(&build), |_| {}, publish_a_build_output);
+    let run = scenario.check(
+        &[
+            "--json",
+            "--rebuild",
+            "--rebuild-offline",
+            "--rebuild-cache",
+            cache.path().to_str().unwrap(),
+            "--unsandboxed",
+        ],
+        &[],
+    );
+    assert_eq!(listing(cache.path()), before, "the build wrote to --rebuild-cache");
+    let report = run.json();
+    let network = report["rebuild"]["build"]["network"].as_str().unwrap();
+    assert!(network.starts_with("unrestricted (--unsandboxed)"), "{network}");
+    assert!(network.contains("nothing kept the build off the network"), "{network}");
+    assert!(report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap().contains("content: content"));
+}

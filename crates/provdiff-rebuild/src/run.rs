@@ -47,7 +47,8 @@ pub struct RebuildOptions {
     /// `userconfig` outside the home).
     pub credential_files: Vec<PathBuf>,
     /// No network: dependencies come from `npm_cache` (an npm cache directory, the one holding
-    /// `_cacache`), which the build reads but never writes.
+    /// `_cacache`), which the build reads but never writes (without a sandbox it gets a copy, and
+    /// nothing but npm's `offline` setting keeps it off the network).
     pub offline: bool,
     pub npm_cache: Option<PathBuf>,
     /// For the whole build.
@@ -208,8 +209,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     } else {
         None
     };
-    let cache_content = match (&options.npm_cache, options.offline, sandboxed) {
-        (Some(cache), true, true) => seed_cache(cache, Path::new(&host.home))?,
+    let cache_content = match (&options.npm_cache, options.offline) {
+        (Some(cache), true) => seed_cache(cache, Path::new(&host.home), sandboxed)?,
         _ => None,
     };
     let bubblewrap = match &options.sandbox {
@@ -360,10 +361,18 @@ fn network_description(options: &RebuildOptions, sandboxed: bool) -> String {
         .map(|origin| format!("{}:{}", origin.host, origin.port))
         .collect();
     match (options.offline, sandboxed) {
-        (true, _) => match &options.npm_cache {
+        (true, true) => match &options.npm_cache {
             Some(cache) => format!("none (offline; dependencies from the npm cache {})", cache.display()),
             None => "none (offline)".into(),
         },
+        (true, false) => format!(
+            "unrestricted (--unsandboxed): npm was told to work offline{}, but nothing kept the build off the \
+             network",
+            match &options.npm_cache {
+                Some(cache) => format!(", from a copy of the npm cache {}", cache.display()),
+                None => String::new(),
+            }
+        ),
         (false, true) => format!("the package registry only ({}), through provdiff's proxy", origins.join(", ")),
         (false, false) => "unrestricted (--unsandboxed)".into(),
     }
@@ -468,10 +477,8 @@ fn base_env(
         }
     }
     if options.offline {
+        // The cache is the build home's `.npm`, seeded from `npm_cache` (see `seed_cache`).
         env.insert("npm_config_offline".into(), "true".into());
-        if let (false, Some(cache)) = (sandboxed, &options.npm_cache) {
-            env.insert("npm_config_cache".into(), cache.to_string_lossy().into_owned());
-        }
     }
     if let Some(ca_file) = &options.ca_file {
         let ca_file = ca_file.to_string_lossy().into_owned();
@@ -545,9 +552,11 @@ fn path_for(step: &PlanStep, layout: &Layout, extra: &[String], env: &BTreeMap<S
     path.join(":")
 }
 
-/// An offline build's npm cache: the index is copied (npm writes to it even offline), the content
-/// is mounted read-only from `cache`. Returns the content directory to mount.
-fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, RebuildError> {
+/// An offline build's npm cache, in the build home's `.npm`, so that the build never writes to
+/// `cache`: the index is copied (npm writes to it even offline); in the sandbox the content is
+/// mounted read-only from `cache` (the returned directory), and without one, where nothing can be
+/// mounted read-only, it is copied too.
+fn seed_cache(cache: &Path, host_home: &Path, sandboxed: bool) -> Result<Option<PathBuf>, RebuildError> {
     let source = cache.join("_cacache");
     let target = host_home.join(".npm/_cacache");
     let index = source.join("index-v5");
@@ -556,6 +565,10 @@ fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, Rebuild
     }
     let content = source.join("content-v2");
     if !content.is_dir() {
+        return Ok(None);
+    }
+    if !sandboxed {
+        copy_dir(&content, &target.join("content-v2"))?;
         return Ok(None);
     }
     let mount_point = target.join("content-v2");
