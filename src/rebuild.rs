@@ -43,21 +43,6 @@ pub struct SourceOnly {
     pub build_outputs: usize,
 }
 
-/// Codes the comparison of a tree with the package produces; a rebuild's comparison replaces them.
-const COMPARISON_CODES: &[Code] = &[
-    Code::ContentDiffers,
-    Code::LineEndingsDiffer,
-    Code::TrailingNewlineDiffers,
-    Code::ModeDiffers,
-    Code::OnlyInPackage,
-    Code::BuildOutput,
-    Code::OnlyInSource,
-    Code::EncodingDiffers,
-    Code::SubmoduleNotPacked,
-    Code::SymlinkSkipped,
-    Code::UnreadablePath,
-];
-
 /// The first few paths, then how many more: the full list is `comparison.rebuild_needed`.
 fn name_paths(paths: &[String]) -> String {
     const NAMED: usize = 5;
@@ -113,20 +98,24 @@ pub fn build_hint(commit: &Commit<'_>, package_dir: &str, provenance: &VerifiedP
     }
 }
 
-/// Runs after the source comparison: without `--rebuild`, notes when one would be needed; with
-/// it, rebuilds and compares again.
+/// Runs after the source comparison, whose findings (`source_comparison`) are not in the report
+/// yet: without `--rebuild` they go in, with a note when a rebuild would be needed; with it, the
+/// build is replayed and, when it succeeds, its comparison's findings go in instead, whole.
+#[allow(clippy::too_many_arguments)]
 pub fn after_comparison(
     args: &RebuildArgs,
     registry: Option<&str>,
     report: &mut CheckReport,
+    source_comparison: Vec<Finding>,
     published: &PublishedTarball,
     commit: &Commit<'_>,
     package_dir: &str,
     provenance: &VerifiedProvenance,
     context: &crate::check::SourceContext,
 ) -> Result<()> {
-    let build_outputs = report.findings.iter().filter(|f| f.code == Code::BuildOutput).count();
+    let build_outputs = source_comparison.iter().filter(|f| f.code == Code::BuildOutput).count();
     if !args.rebuild {
+        report.findings.extend(source_comparison);
         if build_outputs > 0 {
             let listed = report.comparison.as_ref().map(|c| c.rebuild_needed.as_slice()).unwrap_or_default();
             report.findings.push(Finding::new(
@@ -147,9 +136,11 @@ pub fn after_comparison(
         package_files: report.comparison.as_ref().map_or(0, |c| c.package_files),
         build_outputs,
     };
-    let unproven =
-        report.findings.iter().any(|f| COMPARISON_CODES.contains(&f.code) && f.severity >= Severity::Inconclusive);
+    // Anything the commit alone does not reproduce may be the build's doing (a prepack script
+    // that rewrites package.json, say).
+    let unproven = source_comparison.iter().any(|f| f.severity >= Severity::Inconclusive);
     if !unproven {
+        report.findings.extend(source_comparison);
         report.rebuild =
             Some(RebuildInfo { status: "not-needed", plan: None, build: None, before_rebuild, kept_directory: None });
         return Ok(());
@@ -200,21 +191,18 @@ pub fn after_comparison(
         let checkout = workdir.checkout_dir();
         let workspace = provdiff_npm::find_workspace(package_dir, |path| fs_err::read(checkout.join(path)).ok());
         let previous_outputs: Vec<String> =
-            report.findings.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
-        report.findings.retain(|f| !COMPARISON_CODES.contains(&f.code));
-        let packed_tree =
-            crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;
+            source_comparison.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
+        let rebuilt = crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;
+        let (mut findings, packed_tree) = (rebuilt.findings, rebuilt.packed_tree);
         // The build ran: a file it did not produce has no build left to explain it.
-        for finding in report.findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage))
-        {
+        for finding in findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage)) {
             let path = finding.path.clone().unwrap_or_default();
             *finding = Finding::at(Code::OnlyInPackage, path, "not produced by rebuilding the attested commit");
         }
         if let Some(comparison) = report.comparison.as_mut() {
             comparison.rebuild_needed.clear();
         }
-        let differing: Vec<String> = report
-            .findings
+        let differing: Vec<String> = findings
             .iter()
             .filter(|f| {
                 matches!(
@@ -237,7 +225,8 @@ pub fn after_comparison(
                 rebuilt: packed_tree.get(path).map(|entry| &entry.content[..]),
             })
             .collect();
-        report.findings.extend(provdiff_rebuild::explain(&differences, &plan, &record));
+        findings.extend(provdiff_rebuild::explain(&differences, &plan, &record));
+        report.findings.extend(findings);
         let proven = previous_outputs.iter().filter(|path| !differing.contains(path)).count();
         if proven > 0 {
             report.findings.push(Finding::new(
@@ -249,6 +238,9 @@ pub fn after_comparison(
                 ),
             ));
         }
+    } else {
+        // Nothing was rebuilt: the source comparison is all there is.
+        report.findings.extend(source_comparison);
     }
     report.findings.extend(provdiff_rebuild::rebuild_findings(&plan, &record));
     if args.unsandboxed {

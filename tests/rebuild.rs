@@ -697,3 +697,26 @@ fn an_unsandboxed_offline_build_says_it_had_the_network_and_leaves_the_cache_alo
     assert!(network.contains("nothing kept the build off the network"), "{network}");
     assert!(report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap().contains("content: content"));
 }
+
+#[test]
+fn a_rebuild_reports_each_difference_once() {
+    if !sandbox_works() {
+        return;
+    }
+    // The build makes dist/index.js; the published package.json says something the commit does not.
+    let scenario = Rebuild::new(&node_build_files(GOOD_BUILD), run_node_build, |files| {
+        let manifest = files.iter_mut().find(|file| file.path == "package.json").unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&manifest.content).unwrap();
+        json["description"] = "not in the commit".into();
+        manifest.content = serde_json::to_vec(&json).unwrap();
+    });
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "built", "{}", run.stdout);
+    let mut seen = std::collections::BTreeSet::new();
+    for finding in report["findings"].as_array().unwrap() {
+        assert!(seen.insert(finding.to_string()), "reported twice: {finding}");
+    }
+    assert_eq!(finding(&report, "package-json-field-differs").len(), 1, "{}", run.stdout);
+}
