@@ -103,14 +103,21 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             commit: source.commit.clone(),
             directory: source.package_dir.clone(),
         });
+        let tarball = crate::render::attestation::Tarball {
+            name: &report.package.name,
+            version: &report.package.version,
+            sha512: &report.package.sha512,
+        };
         crate::render::attestation::statement(
-            &report.package.name,
-            &report.package.version,
-            &report.package.sha512,
+            tarball,
             report.verdict,
             source,
             view.counts(),
             &report.findings,
+            report.rebuild.as_ref().map(|rebuild| crate::render::attestation::Rebuild {
+                status: rebuild.status,
+                sandboxed: rebuild.build.as_ref().map(|_| !args.rebuild.unsandboxed),
+            }),
         )
         .map(Some)
     };

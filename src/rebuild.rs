@@ -249,16 +249,30 @@ pub fn after_comparison(
             "the build ran without a sandbox (--unsandboxed): it could read and change anything you can",
         ));
     }
-    if record.outcome == Outcome::Built && (!record.denials.is_empty() || !record.refused_connections.is_empty()) {
+    // A build that did not finish proves nothing: said in a finding that keeps the verdict from
+    // looking like a rebuilt package's, in every report and in the verdict statement.
+    match &record.outcome {
+        Outcome::Built => {}
+        Outcome::Failed { reason, .. } => report.findings.push(Finding::new(
+            Code::RebuildFailed,
+            format!("the rebuild failed: {reason}; nothing it would have built is proven"),
+        )),
+        Outcome::RefusedBySandbox { reason, .. } => report.findings.push(Finding::new(
+            Code::RebuildFailed,
+            format!("the sandbox refused the build: {reason}; nothing it would have built is proven"),
+        )),
+    }
+    if !record.denials.is_empty() || !record.refused_connections.is_empty() {
         let what: Vec<String> = record
             .denials
             .iter()
             .cloned()
             .chain(record.refused_connections.iter().map(|r| format!("refused {r}")))
             .collect();
+        let when = if record.outcome == Outcome::Built { "went on after" } else { "stopped after" };
         report.findings.push(Finding::new(
             Code::RebuildSandboxDenied,
-            format!("the build went on after the sandbox refused it: {}", what.join("; ")),
+            format!("the build {when} the sandbox refused it: {}", what.join("; ")),
         ));
     }
     let kept_directory = args.rebuild_keep.then(|| workdir.keep().display().to_string());

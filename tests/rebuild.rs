@@ -282,11 +282,28 @@ fn a_build_that_fails_is_an_operational_error_with_its_output_in_the_report() {
         run.stdout
     );
 
-    let run = failing.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    let run = failing.check(
+        &["--json", "--rebuild", "--rebuild-offline", "--attestation", "statement.json", "--markdown", "report.md"],
+        &[],
+    );
     assert_eq!(run.code, 2);
     let report = run.json();
     assert_eq!(report["rebuild"]["status"], "failed");
     assert_eq!(report["rebuild"]["build"]["steps"][1]["exit"]["code"], 2);
+    // Every report says the rebuild failed, and none looks like a rebuilt package's.
+    assert_eq!(report["verdict"], "inconclusive");
+    let failed = finding(&report, "rebuild-failed");
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert!(failed[0]["detail"].as_str().unwrap().contains("step 4 exited with status 2"));
+    let statement: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(failing.dir.path().join("statement.json")).unwrap()).unwrap();
+    support::assert_value_matches_schema(&statement, "verdict-predicate.schema.json");
+    let predicate = &statement["predicate"];
+    assert_eq!(predicate["verdict"], "inconclusive");
+    assert_eq!(predicate["rebuild"], serde_json::json!({"status": "failed", "sandboxed": true}));
+    assert!(predicate["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rebuild-failed"));
+    let markdown = fs_err::read_to_string(failing.dir.path().join("report.md")).unwrap();
+    assert!(markdown.contains("rebuild-failed"), "{markdown}");
 }
 
 #[test]
@@ -303,6 +320,11 @@ fn a_build_that_writes_outside_its_checkout_is_refused() {
     let report = run.json();
     assert_eq!(report["rebuild"]["status"], "refused-by-sandbox");
     assert!(!Path::new("/usr/local/lib/provdiff-escape.js").exists());
+    // The report, and so the verdict statement, says both that it failed and what was refused.
+    assert_eq!(report["verdict"], "inconclusive");
+    assert!(finding(&report, "rebuild-failed")[0]["detail"].as_str().unwrap().contains("the sandbox refused"));
+    let denied = finding(&report, "rebuild-sandbox-denied");
+    assert!(denied.len() == 1 && denied[0]["detail"].as_str().unwrap().contains("EROFS"), "{}", run.stdout);
 }
 
 #[test]

@@ -174,8 +174,10 @@ codes! {
         "A rebuilt file differs from the package only in what look like dates or times: the build embeds the time it ran.";
     RebuildAbsolutePath = "rebuild-absolute-path", Warning,
         "A rebuilt file that differs from the package embeds an absolute path of the build machine.";
+    RebuildFailed = "rebuild-failed", Inconclusive,
+        "The rebuild did not finish (a step failed, or failed after the sandbox refused it something): the files only a build can produce are not proven.";
     RebuildSandboxDenied = "rebuild-sandbox-denied", Warning,
-        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry) and went on.";
+        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry).";
     RebuildUnsandboxed = "rebuild-unsandboxed", Warning,
         "The build ran without a sandbox (`--unsandboxed`): it could read and change anything the user can.";
 }
