@@ -80,10 +80,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                 &mut report,
                 compared.findings,
                 published,
-                &commit,
-                &package_dir,
-                &provenance,
-                &context,
+                crate::rebuild::Attested {
+                    commit: &commit,
+                    package_dir: &package_dir,
+                    provenance: &provenance,
+                    context: &context,
+                },
             )?;
         }
     }

@@ -98,21 +98,27 @@ pub fn build_hint(commit: &Commit<'_>, package_dir: &str, provenance: &VerifiedP
     }
 }
 
+/// The attested source a package was compared with.
+#[derive(Clone, Copy)]
+pub struct Attested<'a, 'repo> {
+    pub commit: &'a Commit<'repo>,
+    pub package_dir: &'a str,
+    pub provenance: &'a VerifiedProvenance,
+    pub context: &'a crate::check::SourceContext,
+}
+
 /// Runs after the source comparison, whose findings (`source_comparison`) are not in the report
 /// yet: without `--rebuild` they go in, with a note when a rebuild would be needed; with it, the
 /// build is replayed and, when it succeeds, its comparison's findings go in instead, whole.
-#[allow(clippy::too_many_arguments)]
 pub fn after_comparison(
     args: &RebuildArgs,
     registry: Option<&str>,
     report: &mut CheckReport,
     source_comparison: Vec<Finding>,
     published: &PublishedTarball,
-    commit: &Commit<'_>,
-    package_dir: &str,
-    provenance: &VerifiedProvenance,
-    context: &crate::check::SourceContext,
+    attested: Attested<'_, '_>,
 ) -> Result<()> {
+    let Attested { commit, package_dir, provenance, context } = attested;
     let build_outputs = source_comparison.iter().filter(|f| f.code == Code::BuildOutput).count();
     if !args.rebuild {
         report.findings.extend(source_comparison);
