@@ -241,6 +241,10 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
             }
         };
     }
+    // Kept for later runs only once they verified: an answer that did not is asked for again.
+    if verification.is_verified() {
+        client.keep_attestations(&version)?;
+    }
     let published = provdiff_npm::read_tarball(version.tarball.clone())
         .with_context(|| format!("cannot read the tarball of {}@{}", spec.name, spec.version))?;
     let manifest = crate::check::published_manifest(&published, version.dist.tarball.as_ref())?;
