@@ -141,9 +141,12 @@ fn obtain_source(
                     };
                     Ok(SourceOutcome::Available { repository: fetched.repository, fetch: Some(fetch) })
                 }
-                FetchOutcome::CommitUnavailable { url, commit, reason, .. } => Ok(SourceOutcome::Unavailable(
-                    Finding::new(Code::SourceUnavailable, format!("commit {commit} is not in {url}: {reason}")),
-                )),
+                FetchOutcome::CommitUnavailable { url, effective_url, commit, reason, .. } => {
+                    Ok(SourceOutcome::Unavailable(Finding::new(
+                        Code::SourceUnavailable,
+                        reason.explain(&url, &effective_url, &commit),
+                    )))
+                }
             }
         }
     }

@@ -423,6 +423,37 @@ fn a_commit_gone_from_the_repository_is_source_unavailable() {
     assert!(unfinished_cache_files(&world.path("cache")).is_empty());
 }
 
+#[test]
+fn a_repository_that_asks_for_credentials_says_so_and_names_the_mirror() {
+    let world = World::new();
+    let release = world.release("widget", &widget_files(), "", |_| {});
+    world.git.require_basic_auth("reader", "s3cret");
+
+    let run = world.check(&format!("{}@{}", release.name, release.version), &[]);
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "source-unavailable");
+    let detail = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "source-unavailable")
+        .and_then(|f| f["detail"].as_str())
+        .unwrap()
+        .to_string();
+    let mirror = world.git.url("widget");
+    assert!(detail.contains(&format!("the mirror {mirror}")), "{detail}");
+    assert!(detail.contains(&format!("{OWNER}widget")), "{detail}");
+    assert!(
+        detail.contains(
+            "asked for credentials: the repository is private, deleted, or needs credentials; none were accepted"
+        ),
+        "{detail}"
+    );
+    assert!(!detail.contains("is not in"), "nothing says the commit is missing: {detail}");
+    assert!(!detail.contains("s3cret"));
+}
+
 /// npm's own configuration names the registry when `--registry` does not.
 #[test]
 fn the_human_report_says_where_everything_came_from() {

@@ -102,7 +102,7 @@ codes! {
         "A source path provdiff cannot represent (a name that is not UTF-8, an ignore file that is a link); what npm does with it is not reproduced.";
 
     SourceUnavailable = "source-unavailable", Unavailable,
-        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), or the repository is gone or private.";
+        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), the repository is gone, or it asks for credentials nobody gave (private or deleted: GitHub answers both alike).";
     LfsObjectVerified = "lfs-object-verified", Explained,
         "The source holds a Git LFS pointer; the package holds the object whose SHA-256 and size the pointer names.";
 
