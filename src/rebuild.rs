@@ -13,8 +13,8 @@ use provdiff_core::{Code, Finding, Severity};
 use provdiff_git::Commit;
 use provdiff_npm::PublishedTarball;
 use provdiff_rebuild::{
-    BuildPlan, Difference, Layout, Outcome, PlanInputs, PlanSource, ProvenanceFacts, RebuildError, RebuildOptions,
-    RegistryUrl, SandboxChoice, Workdir,
+    BuildPlan, BuiltPathError, Difference, Layout, Outcome, PlanInputs, PlanSource, ProvenanceFacts, RebuildError,
+    RebuildOptions, RegistryUrl, SandboxChoice, Workdir,
 };
 use serde::Serialize;
 
@@ -186,16 +186,29 @@ pub fn after_comparison(
         Err(error) => return Err(error.into()),
     };
 
+    // What the build made is read from its checkout only through real directories and files.
+    let mut record = record;
+    let package_root = match workdir.built_path(package_dir) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            if record.outcome == Outcome::Built {
+                let (step, reason) = (record.steps.len(), error.to_string());
+                record.outcome = match error {
+                    BuiltPathError::Link { .. } => Outcome::RefusedBySandbox { step, reason },
+                    BuiltPathError::Missing { .. } => Outcome::Failed { step, reason },
+                };
+            }
+            None
+        }
+    };
     let status = match &record.outcome {
         Outcome::Built => "built",
         Outcome::Failed { .. } => "failed",
         Outcome::RefusedBySandbox { .. } => "refused-by-sandbox",
     };
-    if record.outcome == Outcome::Built {
-        let package_root = workdir.checkout_dir().join(package_dir);
+    if let (Outcome::Built, Some(package_root)) = (&record.outcome, package_root) {
         let built = provdiff_npm::DirSource::open(&package_root)?;
-        let checkout = workdir.checkout_dir();
-        let workspace = provdiff_npm::find_workspace(package_dir, |path| fs_err::read(checkout.join(path)).ok());
+        let workspace = provdiff_npm::find_workspace(package_dir, |path| workdir.read_built(path));
         let previous_outputs: Vec<String> =
             source_comparison.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
         let rebuilt = crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;

@@ -742,3 +742,51 @@ fn a_rebuild_reports_each_difference_once() {
     }
     assert_eq!(finding(&report, "package-json-field-differs").len(), 1, "{}", run.stdout);
 }
+
+#[test]
+fn links_a_build_leaves_are_never_followed_outside_the_sandbox() {
+    if !sandbox_works() {
+        return;
+    }
+    // Host files the sandbox cannot see (its /tmp is fresh), but provdiff, outside, could.
+    let host = tempfile::tempdir().unwrap();
+    let victim = host.path().join("victim");
+    fs_err::write(&victim, "precious\n").unwrap();
+    let secret_env = host.path().join("secret-env");
+    fs_err::write(&secret_env, "LEAK=HOST-SECRET-4242\n").unwrap();
+    let elsewhere = host.path().join("elsewhere");
+    fs_err::create_dir_all(elsewhere.join("dist")).unwrap();
+    fs_err::write(
+        elsewhere.join("package.json"),
+        r#"{"name":"widget","version":"1.2.3","main":"dist/index.js","files":["dist"],"license":"MIT"}"#,
+    )
+    .unwrap();
+    fs_err::write(elsewhere.join("dist/index.js"), "HOST-FILE-CONTENT\n").unwrap();
+
+    let steps = [
+        // The next step's GITHUB_ENV, made in advance as a link to a host file provdiff would write.
+        format!("ln -sf {} \"$(dirname \"$GITHUB_ENV\")/set_env_1\"", victim.display()),
+        // This step's own GITHUB_ENV and GITHUB_PATH, as links to a host file provdiff would read.
+        format!("ln -sf {0} \"$GITHUB_ENV\"; ln -sf {0} \"$GITHUB_PATH\"", secret_env.display()),
+        "echo \"leaked=[$LEAK]\"".to_string(),
+        "node build.js".to_string(),
+        // Last, the checkout itself becomes a link to a host directory.
+        format!("ws=$PWD; cd /; rm -rf \"$ws\"; ln -s {} \"$ws\"", elsewhere.display()),
+    ];
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let mut files = node_build_files(GOOD_BUILD);
+    files.retain(|file| file.path != ".github/workflows/publish.yml");
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow(&steps)));
+    let scenario = Rebuild::new(&files, run_node_build, |_| {});
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(fs_err::read_to_string(&victim).unwrap(), "precious\n", "provdiff wrote through the build's link");
+    for leaked in ["HOST-SECRET-4242", "HOST-FILE-CONTENT"] {
+        assert!(!run.stdout.contains(leaked) && !run.stderr.contains(leaked), "{leaked}:\n{}", run.stdout);
+    }
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "refused-by-sandbox", "{}", run.stdout);
+    assert!(report["rebuild"]["build"]["outcome"]["reason"].as_str().unwrap().contains("link"), "{}", run.stdout);
+    let denied = finding(&report, "rebuild-sandbox-denied");
+    assert!(denied.iter().any(|f| f["detail"].as_str().unwrap().contains("GITHUB_ENV")), "{denied:?}");
+}

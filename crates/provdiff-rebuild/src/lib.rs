@@ -16,7 +16,8 @@
 //! ([`RebuildError::NoSandbox`]), never a reason to run without one. Processes are spawned only in
 //! `process`. The proxy relays bytes to the configured registries' origins and nowhere else; it
 //! never adds credentials, and none enter the sandbox. Nothing the build chooses (its variables,
-//! what it writes to `GITHUB_ENV`) is in the environment of a process outside the sandbox.
+//! what it writes to `GITHUB_ENV`) is in the environment of a process outside the sandbox, and
+//! provdiff never reads or writes through a link the build left (see [`Workdir::built_path`]).
 
 mod analysis;
 mod environment;
@@ -40,7 +41,8 @@ pub use plan::{
 };
 pub use process::{Exit, SpawnError};
 pub use run::{
-    BuildRecord, Outcome, RebuildError, RebuildOptions, RegistryUrl, SandboxChoice, StepRecord, Workdir, rebuild,
+    BuildRecord, BuiltPathError, Outcome, RebuildError, RebuildOptions, RegistryUrl, SandboxChoice, StepRecord,
+    Workdir, rebuild,
 };
 pub use workflow::WorkflowError;
 

@@ -25,6 +25,8 @@ use std::time::Duration;
 const MAX_HEAD: usize = 64 << 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the accept loop looks for a connection, and for being stopped.
+const ACCEPT_POLL: Duration = Duration::from_millis(10);
 
 /// A host and port a build may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,17 +99,25 @@ impl RegistryProxy {
     /// Listens on `socket` and relays to `allowed` only.
     pub fn start(socket: &Path, allowed: Vec<Origin>) -> std::io::Result<Self> {
         let listener = UnixListener::bind(socket)?;
+        // Polled, so that stopping never depends on the socket's path still leading to it.
+        listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let refused = Arc::new(Mutex::new(Vec::new()));
         let accept = {
             let (stop, refused) = (Arc::clone(&stop), Arc::clone(&refused));
             let allowed = Arc::new(allowed);
             std::thread::spawn(move || {
-                for connection in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
+                while !stop.load(Ordering::SeqCst) {
+                    let connection = match listener.accept() {
+                        Ok((connection, _)) => connection,
+                        Err(_) => {
+                            std::thread::sleep(ACCEPT_POLL);
+                            continue;
+                        }
+                    };
+                    if connection.set_nonblocking(false).is_err() {
+                        continue;
                     }
-                    let Ok(connection) = connection else { continue };
                     let (allowed, refused) = (Arc::clone(&allowed), Arc::clone(&refused));
                     std::thread::spawn(move || serve(connection, &allowed, &refused));
                 }
@@ -125,11 +135,10 @@ impl RegistryProxy {
 impl Drop for RegistryProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = UnixStream::connect(&self.socket);
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
@@ -396,6 +405,22 @@ mod tests {
                 format!("GET http://127.0.0.1:{allowed_port}/x (Host: 127.0.0.1:{denied_port})"),
             ]
         );
+    }
+
+    #[test]
+    fn stopping_does_not_depend_on_the_socket_s_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("proxy.sock");
+        let proxy = RegistryProxy::start(&socket, vec![]).unwrap();
+        // What a build could do to a socket it can write: remove it, or put something else there.
+        std::fs::remove_file(&socket).unwrap();
+        std::fs::write(&socket, "not a socket").unwrap();
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(proxy);
+            let _ = done.send(());
+        });
+        assert!(stopped.recv_timeout(Duration::from_secs(10)).is_ok(), "the proxy did not stop");
     }
 
     #[test]

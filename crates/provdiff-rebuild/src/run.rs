@@ -129,6 +129,43 @@ impl Workdir {
     pub fn keep(self) -> PathBuf {
         self.root.keep()
     }
+
+    /// `relative` (a path in the checkout, `""` for the checkout itself) on the host, for
+    /// reading what the build made: provided that nothing from the rebuild's directory down to it
+    /// is a link. The build could replace any part of its home with a link to a host file or
+    /// directory, which provdiff, outside the sandbox, must not read.
+    pub fn built_path(&self, relative: &str) -> Result<PathBuf, BuiltPathError> {
+        let workspace = Path::new(&self.host.workspace);
+        let below_root = workspace.strip_prefix(self.root.path()).unwrap_or(workspace);
+        let mut path = self.root.path().to_path_buf();
+        for part in below_root.iter().chain(Path::new(relative).iter()) {
+            path.push(part);
+            match fs_err::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(BuiltPathError::Link { path }),
+                Ok(_) => {}
+                Err(_) => return Err(BuiltPathError::Missing { path }),
+            }
+        }
+        Ok(path)
+    }
+
+    /// A regular file the build left at `relative` in the checkout, read only if
+    /// [`Workdir::built_path`] allows it and it is a regular file.
+    pub fn read_built(&self, relative: &str) -> Option<Vec<u8>> {
+        let path = self.built_path(relative).ok()?;
+        fs_err::symlink_metadata(&path).ok().filter(|meta| meta.is_file())?;
+        fs_err::read(path).ok()
+    }
+}
+
+/// Why provdiff does not read what the build left at a path of its checkout.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BuiltPathError {
+    /// A link, which would lead provdiff, outside the sandbox, anywhere on the host.
+    #[error("the build left a link at {}; provdiff does not follow links out of the checkout", path.display())]
+    Link { path: PathBuf },
+    #[error("the build removed {}", path.display())]
+    Missing { path: PathBuf },
 }
 
 /// How a rebuild ended.
@@ -239,8 +276,12 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     let mut denials = Vec::new();
     let mut ignored_variables = Vec::new();
     let mut outcome = Outcome::Built;
-    let commands_dir = format!("{}/_runner_file_commands", host.temp);
-    fs_err::create_dir_all(&commands_dir).map_err(io_error(Path::new(&commands_dir)))?;
+    // The steps' GITHUB_ENV and friends, one fresh directory per step in provdiff's part of the
+    // rebuild's directory, shown to the step where the runner keeps them: a build cannot leave a
+    // link there for provdiff to write or read through.
+    let steps_dir = workdir.path().join("steps");
+    fs_err::create_dir_all(&steps_dir).map_err(io_error(&steps_dir))?;
+    let commands_inside = format!("{}/_runner_file_commands", layout.temp);
     for (index, step) in plan.steps.iter().enumerate() {
         let host_dir = Path::new(&host.workspace).join(&step.dir);
         if !host_dir.is_dir() {
@@ -249,29 +290,30 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
             outcome = Outcome::Failed { step: index + 1, reason: format!("{}: {reason}", step.origin) };
             break;
         }
-        let files = StepFiles::create(&commands_dir, &layout.temp, index)?;
+        let files = StepFiles::create(&steps_dir, sandboxed.then_some(commands_inside.as_str()), index)?;
         let mut step_env = env.clone();
         // The plan refuses what it must already; checked again here, whatever made the plan.
         let (step_vars, refused) = environment::partition(step.env.clone(), &step.origin);
         ignored_variables.extend(refused);
         step_env.extend(step_vars);
-        step_env.insert("GITHUB_ENV".into(), files.inside_env.clone());
-        step_env.insert("GITHUB_PATH".into(), files.inside_path.clone());
-        step_env.insert("GITHUB_OUTPUT".into(), files.inside_output.clone());
-        step_env.insert("GITHUB_STEP_SUMMARY".into(), files.inside_summary.clone());
+        for (name, kind) in StepFiles::VARIABLES {
+            step_env.insert(name.into(), files.inside(kind));
+        }
         step_env.insert("PATH".into(), path_for(step, &layout, &extra_path, &env));
         let inside_dir = join(&layout.workspace, &step.dir);
         let refused_before = proxy.as_ref().map_or(0, |proxy| proxy.refused().len());
         let env_file = EnvFile::write(&control_dir, &format!("env-{index}"), &step_env, sandboxed)?;
-        let command =
-            step_command(bubblewrap.as_ref(), options, &inside_dir, &host_dir, step, &env_file, proxy.is_some());
+        let mount = files.mount();
+        let place = Place { inside_dir: &inside_dir, host_dir: &host_dir, step_files: mount.as_ref() };
+        let command = step_command(bubblewrap.as_ref(), options, &place, step, &env_file, proxy.is_some());
         let finished = process::run(command, deadline)?;
         let log = finished.output.text();
         let step_denials: Vec<String> = denied_lines(&log, &masks);
         let refused_now: Vec<String> =
             proxy.as_ref().map(|proxy| proxy.refused().split_off(refused_before)).unwrap_or_default();
         denials.extend(step_denials.iter().cloned());
-        let (new_env, new_path) = files.read()?;
+        let StepOutput { env: new_env, paths: new_path, refused: not_read } = files.read(&step.origin)?;
+        denials.extend(not_read);
         let (new_env, refused) = environment::partition(new_env, &format!("{} through GITHUB_ENV", step.origin));
         ignored_variables.extend(refused);
         env.extend(new_env);
@@ -311,15 +353,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         let mut probe_env = env.clone();
         probe_env.insert("PATH".into(), path_for(&probe, &layout, &extra_path, &env));
         let env_file = EnvFile::write(&control_dir, "env-tool-versions", &probe_env, sandboxed)?;
-        let command = step_command(
-            bubblewrap.as_ref(),
-            options,
-            &layout.workspace,
-            Path::new(&host.workspace),
-            &probe,
-            &env_file,
-            false,
-        );
+        let place = Place { inside_dir: &layout.workspace, host_dir: Path::new(&host.workspace), step_files: None };
+        let command = step_command(bubblewrap.as_ref(), options, &place, &probe, &env_file, false);
         let finished = process::run(command, Instant::now() + Duration::from_secs(60))?;
         if finished.exit.success() {
             let text = finished.output.text();
@@ -389,11 +424,18 @@ fn record(step: &PlanStep, exit: Option<Exit>, elapsed: Duration, log: String) -
     }
 }
 
+/// Where a step runs: its directory inside the sandbox and on the host, and its directory of
+/// GitHub step files to mount (`(host, inside)`).
+struct Place<'a> {
+    inside_dir: &'a str,
+    host_dir: &'a Path,
+    step_files: Option<&'a (PathBuf, String)>,
+}
+
 fn step_command(
     bubblewrap: Option<&Bubblewrap>,
     options: &RebuildOptions,
-    inside_dir: &str,
-    host_dir: &Path,
+    place: &Place<'_>,
     step: &PlanStep,
     env_file: &EnvFile,
     with_proxy: bool,
@@ -413,10 +455,10 @@ fn step_command(
     // Neither bubblewrap nor (without a sandbox) the init gets the step's variables in its own
     // environment: the init reads them from the file and gives them to the step's shell alone.
     match bubblewrap {
-        Some(bubblewrap) => bubblewrap.command(inside_dir, &init),
+        Some(bubblewrap) => bubblewrap.command(place.inside_dir, &init, place.step_files),
         None => {
             let mut command = Command::new(options.init.first().cloned().unwrap_or_default());
-            command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(host_dir).env_clear();
+            command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(place.host_dir).env_clear();
             command
         }
     }
@@ -591,41 +633,100 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), RebuildError> {
     Ok(())
 }
 
-/// GitHub's step files: `GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`.
+/// GitHub's step files (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`) of one
+/// step: a fresh directory of empty files in provdiff's part of the rebuild's directory, mounted
+/// where the runner keeps them; read back only as the regular files they were made, never through
+/// a link the build put in their place.
 struct StepFiles {
-    host_env: PathBuf,
-    host_path: PathBuf,
-    inside_env: String,
-    inside_path: String,
-    inside_output: String,
-    inside_summary: String,
+    host_dir: PathBuf,
+    /// Where the build sees `host_dir`.
+    inside_dir: String,
+    index: usize,
 }
 
 impl StepFiles {
-    fn create(host_dir: &str, inside_temp: &str, index: usize) -> Result<Self, RebuildError> {
-        let name = |kind: &str| format!("{kind}_{index}");
-        for kind in ["set_env", "add_path", "set_output", "step_summary"] {
-            let path = Path::new(host_dir).join(name(kind));
-            fs_err::write(&path, "").map_err(io_error(&path))?;
+    const VARIABLES: [(&'static str, &'static str); 4] = [
+        ("GITHUB_ENV", "set_env"),
+        ("GITHUB_PATH", "add_path"),
+        ("GITHUB_OUTPUT", "set_output"),
+        ("GITHUB_STEP_SUMMARY", "step_summary"),
+    ];
+    /// The most of a step file read back.
+    const MAX_BYTES: u64 = 16 << 20;
+
+    /// `inside_dir`: where the sandbox shows the directory; `None` without a sandbox (the build
+    /// then uses the host's paths).
+    fn create(steps_dir: &Path, inside_dir: Option<&str>, index: usize) -> Result<Self, RebuildError> {
+        let host_dir = steps_dir.join(index.to_string());
+        fs_err::create_dir(&host_dir).map_err(io_error(&host_dir))?;
+        let files = Self {
+            inside_dir: inside_dir.map_or_else(|| host_dir.to_string_lossy().into_owned(), str::to_string),
+            host_dir,
+            index,
+        };
+        for (_, kind) in Self::VARIABLES {
+            let path = files.host(kind);
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_error(&path))?;
         }
-        let inside = |kind: &str| format!("{inside_temp}/_runner_file_commands/{}", name(kind));
-        Ok(Self {
-            host_env: Path::new(host_dir).join(name("set_env")),
-            host_path: Path::new(host_dir).join(name("add_path")),
-            inside_env: inside("set_env"),
-            inside_path: inside("add_path"),
-            inside_output: inside("set_output"),
-            inside_summary: inside("step_summary"),
-        })
+        Ok(files)
     }
 
-    /// The variables and `PATH` entries the step added.
-    fn read(&self) -> Result<(BTreeMap<String, String>, Vec<String>), RebuildError> {
-        let env = fs_err::read_to_string(&self.host_env).map_err(io_error(&self.host_env))?;
-        let path = fs_err::read_to_string(&self.host_path).map_err(io_error(&self.host_path))?;
-        let paths = path.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
-        Ok((parse_env_file(&env), paths))
+    fn name(&self, kind: &str) -> String {
+        format!("{kind}_{}", self.index)
     }
+
+    fn host(&self, kind: &str) -> PathBuf {
+        self.host_dir.join(self.name(kind))
+    }
+
+    /// The path the build is given for one of the files.
+    fn inside(&self, kind: &str) -> String {
+        format!("{}/{}", self.inside_dir, self.name(kind))
+    }
+
+    /// The bind mount that shows the directory to the step: `(host, inside)`.
+    fn mount(&self) -> Option<(PathBuf, String)> {
+        (self.inside_dir != self.host_dir.to_string_lossy()).then(|| (self.host_dir.clone(), self.inside_dir.clone()))
+    }
+
+    /// What the step added (see [`StepOutput`]).
+    fn read(&self, origin: &str) -> Result<StepOutput, RebuildError> {
+        let mut refused = Vec::new();
+        let mut read = |variable: &str, kind: &str| -> Result<String, RebuildError> {
+            let path = self.host(kind);
+            let meta = match fs_err::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                // Removed: nothing to add, as on GitHub.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+                Err(error) => return Err(RebuildError::Io { path, source: error }),
+            };
+            if !meta.is_file() {
+                refused.push(format!("{origin} replaced {variable} with a link or another non-file; not read"));
+                return Ok(String::new());
+            }
+            if meta.len() > Self::MAX_BYTES {
+                refused.push(format!("{origin} wrote {} bytes to {variable}, more than is read", meta.len()));
+                return Ok(String::new());
+            }
+            let bytes = fs_err::read(&path).map_err(io_error(&path))?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        let env = read("GITHUB_ENV", "set_env")?;
+        let path = read("GITHUB_PATH", "add_path")?;
+        let paths = path.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
+        Ok(StepOutput { env: parse_env_file(&env), paths, refused })
+    }
+}
+
+/// What a step wrote to its GitHub files.
+struct StepOutput {
+    /// `GITHUB_ENV`'s variables.
+    env: BTreeMap<String, String>,
+    /// `GITHUB_PATH`'s directories.
+    paths: Vec<String>,
+    /// What was not read (a file the step replaced with a link, a FIFO or something huge), to
+    /// report as refused.
+    refused: Vec<String>,
 }
 
 /// `NAME=value` lines and `NAME<<DELIMITER` blocks, as GitHub reads `GITHUB_ENV`.
@@ -720,8 +821,8 @@ mod tests {
         };
         let env_file = EnvFile { as_init_sees_it: PathBuf::from(format!("{CONTROL_DIR}/env-1")) };
         for sandbox in [Some(&bubblewrap), None] {
-            let command =
-                step_command(sandbox, &options, &layout.workspace, Path::new("/tmp"), &step, &env_file, false);
+            let place = Place { inside_dir: &layout.workspace, host_dir: Path::new("/tmp"), step_files: None };
+            let command = step_command(sandbox, &options, &place, &step, &env_file, false);
             assert_eq!(command.get_envs().count(), 0, "the environment starts empty and stays so");
             let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
             assert!(args.join(" ").contains("--env-file /run/provdiff/control/env-1 -- sh -e -c true"), "{args:?}");

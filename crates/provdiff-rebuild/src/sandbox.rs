@@ -9,7 +9,8 @@
 //! credentials) replaced by an empty read-only file; the build's home (`/home/runner`, holding the checkout at
 //! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; provdiff's
 //! control files (the steps' environment files) read-only at `/run/provdiff/control`; the proxy
-//! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
+//! socket's directory read-only at `/run/provdiff/sock`; each step's own directory of GitHub step
+//! files (`GITHUB_ENV`, …) writable where the runner keeps them. New PID, IPC, UTS, cgroup, user and network
 //! namespaces; the build dies with provdiff.
 //!
 //! bubblewrap itself runs on the host with an empty environment: nothing the build chose is ever
@@ -132,8 +133,9 @@ impl Bubblewrap {
         self.control_dir.join(EMPTY_FILE)
     }
 
-    /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside).
-    pub fn command(&self, cwd: &str, init: &InitArgs) -> Command {
+    /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside), with the
+    /// step's own directory of GitHub step files (`(host, inside)`) mounted writable.
+    pub fn command(&self, cwd: &str, init: &InitArgs, step_files: Option<&(PathBuf, String)>) -> Command {
         let mut command = Command::new(&self.program);
         command.env_clear();
         let mut args: Vec<OsString> = Vec::new();
@@ -149,6 +151,9 @@ impl Bubblewrap {
             args.extend(["--perms".into(), perms.into(), "--tmpfs".into(), dir.clone().into_os_string()]);
         }
         args.extend(["--bind".into(), self.host_home.clone().into_os_string(), OsString::from(&self.layout.home)]);
+        if let Some((host, inside)) = step_files {
+            args.extend(["--bind".into(), host.clone().into_os_string(), inside.into()]);
+        }
         if let Some(content) = &self.cache_content {
             let inside = format!("{}/.npm/_cacache/content-v2", self.layout.home);
             args.extend(["--ro-bind".into(), content.clone().into_os_string(), inside.into()]);
@@ -157,8 +162,9 @@ impl Bubblewrap {
             args.extend(["--ro-bind".into(), program.clone(), INIT_PATH.into()]);
         }
         args.extend(["--ro-bind".into(), self.control_dir.clone().into_os_string(), CONTROL_DIR.into()]);
+        // Read-only: connecting needs no write, and the build must not replace the socket.
         if let Some(dir) = &self.socket_dir {
-            args.extend(["--bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
+            args.extend(["--ro-bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
         }
         for path in &self.tools.binds {
             args.extend(["--ro-bind".into(), path.clone().into_os_string(), path.clone().into_os_string()]);
@@ -182,7 +188,7 @@ impl Bubblewrap {
     /// Starts the sandbox once with nothing to run: `Err` says why it cannot be used.
     pub fn probe(&self) -> Result<(), String> {
         let probe = InitArgs { memory: None, proxy_socket: None, env_file: None, command: Vec::new() };
-        let command = self.command("/", &probe);
+        let command = self.command("/", &probe, None);
         match process::run(command, Instant::now() + Duration::from_secs(60)) {
             Ok(finished) if finished.exit.success() => Ok(()),
             Ok(finished) => {
@@ -239,7 +245,8 @@ mod tests {
             tmp_size: 1 << 30,
         };
         let init = InitArgs { memory: Some(10), proxy_socket: None, env_file: None, command: vec!["sh".into()] };
-        let command = sandbox.command("/home/runner/work/r/r", &init);
+        let files = (PathBuf::from("/tmp/r/steps/1"), "/home/runner/work/_temp/_runner_file_commands".to_string());
+        let command = sandbox.command("/home/runner/work/r/r", &init, Some(&files));
         let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         let text = args.join(" ");
         assert!(text.starts_with("--die-with-parent --new-session --unshare-all --cap-drop ALL --ro-bind / /"));
@@ -247,7 +254,10 @@ mod tests {
         assert!(text.contains("--ro-bind /tmp/r/control/empty /etc/shadow"));
         assert!(text.contains("--ro-bind /tmp/r/control/empty /srv/project/.npmrc"));
         assert!(!text.contains("/root/.npmrc"), "hidden already, with /root");
-        assert!(text.contains("--bind /tmp/r/home /home/runner"));
+        assert!(text.contains(
+            "--bind /tmp/r/home /home/runner --bind /tmp/r/steps/1 /home/runner/work/_temp/_runner_file_commands"
+        ));
+        assert!(text.contains("--ro-bind /tmp/r/sock /run/provdiff/sock"));
         assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
         assert!(text.contains("--ro-bind /tmp/r/control /run/provdiff/control"));
         assert!(text.ends_with("--chdir /home/runner/work/r/r -- /run/provdiff/init __rebuild-init --memory 10 -- sh"));
