@@ -2,7 +2,12 @@
 //! `tsc` (its dependencies from the npm cache `cargo xtask rebuild-deps` fills), a build whose
 //! published package holds a file the build does not make, a build that fails, builds that try to
 //! write outside their checkout or read the user's home, a build that reaches for a host that is
-//! not the registry, and what happens without a working sandbox.
+//! not the registry, and what happens without a working sandbox; and the ways out a build might
+//! try: loader variables through `GITHUB_ENV`, a tool under the home, npm configuration files and
+//! the SSH agent outside it, links left for provdiff to follow, yarn's own registry settings.
+//!
+//! The yarn test runs the yarn 1 and yarn berry that `cargo xtask pack-tools` installs, and skips
+//! without them unless `PROVDIFF_REQUIRE_NPM=1`.
 //!
 //! Tests that need bubblewrap say why they skip when it cannot create namespaces here, unless
 //! `PROVDIFF_REQUIRE_SANDBOX=1` (CI) makes that a failure; the TypeScript test likewise skips
