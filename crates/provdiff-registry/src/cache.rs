@@ -94,6 +94,10 @@ struct Header {
     url: Option<String>,
     #[serde(default)]
     absent: bool,
+    /// An attestations response the caller accepted. Entries an older provdiff wrote lack it:
+    /// it cached every response, accepted or not, so those are not trusted.
+    #[serde(default)]
+    accepted: bool,
     #[serde(default)]
     etag: Option<String>,
     #[serde(default)]
@@ -171,10 +175,11 @@ impl Cache {
         let path = self.attestations_path(name, version, sha512);
         let key = format!("{name}@{version} {}", sha512.to_hex());
         Ok(match read_entry(&path, &key)? {
-            Lookup::Hit((header, body)) => match (header.absent, header.url) {
-                (false, Some(url)) => Lookup::Hit(AcceptedAttestations { url, body }),
-                // A 404 stored here by an earlier provdiff, for every registry at once: not trusted.
-                (true, _) | (_, None) => {
+            Lookup::Hit((header, body)) => match (header.absent, header.accepted, header.url) {
+                (false, true, Some(url)) => Lookup::Hit(AcceptedAttestations { url, body }),
+                // What an older provdiff kept without asking the caller (any response, a 404 for
+                // every registry at once): not trusted.
+                _ => {
                     remove(&path);
                     Lookup::Corrupt
                 }
@@ -194,7 +199,8 @@ impl Cache {
     ) -> Result<(), CacheError> {
         let path = self.attestations_path(name, version, sha512);
         let key = format!("{name}@{version} {}", sha512.to_hex());
-        write_entry(&path, attestations_header(key, &entry.url, false), &entry.body)
+        let header = Header { accepted: true, ..attestations_header(key, &entry.url, false) };
+        write_entry(&path, header, &entry.body)
     }
 
     /// Whether `url` answered 404 for `name@version` with this tarball digest.
@@ -259,6 +265,7 @@ impl Cache {
             len: 0,
             url: Some(url.to_string()),
             absent: false,
+            accepted: false,
             etag: document.etag.clone(),
             last_modified: document.last_modified.clone(),
             fetched,
@@ -274,6 +281,7 @@ fn attestations_header(key: String, url: &str, absent: bool) -> Header {
         len: 0,
         url: Some(url.to_string()),
         absent,
+        accepted: false,
         etag: None,
         last_modified: None,
         fetched: now_secs(),
@@ -420,15 +428,28 @@ mod tests {
     }
 
     #[test]
-    fn a_404_an_older_provdiff_kept_for_every_registry_is_not_trusted() {
+    fn what_an_older_provdiff_kept_without_asking_is_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path()).unwrap();
         let sha = Sha512::digest(b"tgz");
         let path = cache.attestations_path("n", "1.0.0", &sha);
-        let header = attestations_header(format!("n@1.0.0 {}", sha.to_hex()), "http://127.0.0.1:9/a", true);
-        write_entry(&path, header, &[]).unwrap();
-        assert_eq!(cache.read_attestations("n", "1.0.0", &sha).unwrap(), Lookup::Corrupt);
-        assert!(!path.exists());
+        let key = format!("n@1.0.0 {}", sha.to_hex());
+        // A 404 kept for every registry at once, and a response kept whether accepted or not, as
+        // they were written before (no `accepted` field).
+        for (absent, body) in [(true, &b""[..]), (false, &b"{\"attestations\":[]}"[..])] {
+            let mut line = serde_json::json!({
+                "key": key, "sha512": Sha512::digest(body).to_hex(), "len": body.len(),
+                "url": "http://127.0.0.1:9/a", "absent": absent, "fetched": 0
+            })
+            .to_string()
+            .into_bytes();
+            line.push(b'\n');
+            line.extend_from_slice(body);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, line).unwrap();
+            assert_eq!(cache.read_attestations("n", "1.0.0", &sha).unwrap(), Lookup::Corrupt);
+            assert!(!path.exists());
+        }
     }
 
     #[test]
