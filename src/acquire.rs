@@ -145,9 +145,12 @@ fn obtain_source(
                     };
                     Ok(SourceOutcome::Available { repository: fetched.repository, fetch: Some(fetch) })
                 }
-                FetchOutcome::CommitUnavailable { url, commit, reason, .. } => Ok(SourceOutcome::Unavailable(
-                    Finding::new(Code::SourceUnavailable, format!("commit {commit} is not in {url}: {reason}")),
-                )),
+                FetchOutcome::CommitUnavailable { url, effective_url, commit, reason, .. } => {
+                    Ok(SourceOutcome::Unavailable(Finding::new(
+                        Code::SourceUnavailable,
+                        reason.explain(&url, &effective_url, &commit),
+                    )))
+                }
             }
         }
     }
@@ -258,6 +261,10 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
                 obtain_source(&repo, &commit, git_ref.as_deref(), &fetch_options, &progress)?
             }
         };
+    }
+    // Kept for later runs only once they verified: an answer that did not is asked for again.
+    if verification.is_verified() {
+        client.keep_attestations(&version)?;
     }
     let published = provdiff_npm::read_tarball(version.tarball.clone())
         .with_context(|| format!("cannot read the tarball of {}@{}", spec.name, spec.version))?;

@@ -73,15 +73,21 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             // Rebuild mode (src/rebuild.rs): what the attested workflow builds, then `--rebuild`.
             let build_hint = crate::rebuild::build_hint(&commit, &package_dir, &provenance);
             let context = SourceContext { lfs, publish };
-            compare(&mut report, published, &source, &provenance, workspace.as_ref(), &context, build_hint)?;
+            let compared =
+                compare(&mut report, published, &source, &provenance, workspace.as_ref(), &context, build_hint)?;
+            // The source comparison's findings stand unless a rebuild's comparison replaces them.
             crate::rebuild::after_comparison(
                 &args.rebuild,
+                args.registry.as_deref(),
                 &mut report,
+                compared.findings,
                 published,
-                &commit,
-                &package_dir,
-                &provenance,
-                &context,
+                crate::rebuild::Attested {
+                    commit: &commit,
+                    package_dir: &package_dir,
+                    provenance: &provenance,
+                    context: &context,
+                },
             )?;
         }
     }
@@ -101,14 +107,21 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             commit: source.commit.clone(),
             directory: source.package_dir.clone(),
         });
+        let tarball = crate::render::attestation::Tarball {
+            name: &report.package.name,
+            version: &report.package.version,
+            sha512: &report.package.sha512,
+        };
         crate::render::attestation::statement(
-            &report.package.name,
-            &report.package.version,
-            &report.package.sha512,
+            tarball,
             report.verdict,
             source,
             view.counts(),
             &report.findings,
+            report.rebuild.as_ref().map(|rebuild| crate::render::attestation::Rebuild {
+                status: rebuild.status,
+                sandboxed: rebuild.build.as_ref().map(|_| !args.rebuild.unsandboxed),
+            }),
         )
         .map(Some)
     };
@@ -181,8 +194,16 @@ fn candidate_rules(provenance: &VerifiedProvenance, registry_npm: Option<&str>) 
     (candidates, from_registry)
 }
 
-/// Packs `source`, compares it with the package and records both in the report; returns the
-/// packed files. `build_hint` names what builds the package when its manifest does not.
+/// What [`compare`] found: its findings, which the caller adds to the report (a rebuild replaces
+/// them with its own comparison's), and the packed files.
+pub(crate) struct Compared {
+    pub findings: Vec<Finding>,
+    pub packed_tree: provdiff_core::FileTree,
+}
+
+/// Packs `source`, compares it with the package and records the comparison and every file's status
+/// in the report; returns the comparison's findings and the packed files. `build_hint` names what
+/// builds the package when its manifest does not.
 pub(crate) fn compare(
     report: &mut CheckReport,
     published: &PublishedTarball,
@@ -191,11 +212,11 @@ pub(crate) fn compare(
     workspace: Option<&provdiff_npm::Workspace>,
     context: &SourceContext,
     build_hint: Option<String>,
-) -> Result<provdiff_core::FileTree> {
+) -> Result<Compared> {
     // Git LFS objects the package holds are packed in their pointers' place once their SHA-256
     // and size are checked: the pointer is what the commit attests to.
     let (replaced, lfs_findings) = resolve_lfs(&context.lfs, &published.tree);
-    report.findings.extend(lfs_findings);
+    let mut findings = lfs_findings;
     let overlay = provdiff_core::Overlay::new(source, replaced);
     let source: &dyn provdiff_core::SourceTree = &overlay;
     let source_manifest =
@@ -240,7 +261,7 @@ pub(crate) fn compare(
     if let Some(level) = agreement
         && level != provdiff_core::EncodingLevel::Compressed
     {
-        report.findings.push(Finding::new(
+        findings.push(Finding::new(
             provdiff_core::Code::EncodingDiffers,
             match level {
                 provdiff_core::EncodingLevel::Tar => {
@@ -266,11 +287,11 @@ pub(crate) fn compare(
         gzip_engine: gzip_engine.map(GzipEngine::from),
         rebuild_needed: comparison.rebuild_needed(),
     });
-    report.findings.extend(packed.list.findings);
-    report.findings.extend(comparison.findings);
+    findings.extend(packed.list.findings);
+    findings.extend(comparison.findings);
     let packed_tree = provdiff_npm::to_tree(&packed.files);
     report.files = crate::report::file_list(&published.tree, &packed_tree);
-    Ok(packed_tree)
+    Ok(Compared { findings, packed_tree })
 }
 
 /// Every regular file of a source tree, packed or not, outside `node_modules`: where the

@@ -187,10 +187,12 @@ pub struct RebuildArgs {
     #[arg(long)]
     pub rebuild: bool,
     /// Give the build no network at all: dependencies come from an npm cache (--rebuild-cache).
+    /// With --unsandboxed, npm is only told to work offline: nothing keeps the build off the
+    /// network.
     #[arg(long, requires = "rebuild")]
     pub rebuild_offline: bool,
     /// The npm cache an offline rebuild installs from (default: npm's configured cache). The
-    /// build reads it and never writes to it.
+    /// build reads it and never writes to it (with --unsandboxed it gets a copy of it).
     #[arg(long, value_name = "DIR", requires = "rebuild_offline")]
     pub rebuild_cache: Option<PathBuf>,
     /// Stop the build after this many seconds.

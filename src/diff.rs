@@ -129,14 +129,19 @@ pub fn run(args: &DiffArgs) -> Result<u8> {
             }
             _ => None,
         };
+        let sha512 = sha512_of_file(Path::new(&args.a))?;
+        let tarball = crate::render::attestation::Tarball {
+            name: manifest.name().unwrap_or_default(),
+            version: manifest.version().unwrap_or_default(),
+            sha512: &sha512,
+        };
         Ok(Some(crate::render::attestation::statement(
-            manifest.name().unwrap_or_default(),
-            manifest.version().unwrap_or_default(),
-            &sha512_of_file(Path::new(&args.a))?,
+            tarball,
             report.verdict,
             source,
             view.counts(),
             &report.findings,
+            None,
         )?))
     };
     crate::render::emit(&report, &view, &args.report, statement, |out, style| {

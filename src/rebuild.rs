@@ -13,8 +13,8 @@ use provdiff_core::{Code, Finding, Severity};
 use provdiff_git::Commit;
 use provdiff_npm::PublishedTarball;
 use provdiff_rebuild::{
-    BuildPlan, Difference, Layout, Outcome, PlanInputs, PlanSource, ProvenanceFacts, RebuildError, RebuildOptions,
-    RegistryUrl, SandboxChoice, Workdir,
+    BuildPlan, BuiltPathError, Difference, Layout, Outcome, PlanInputs, PlanSource, ProvenanceFacts, RebuildError,
+    RebuildOptions, RegistryUrl, SandboxChoice, Workdir,
 };
 use serde::Serialize;
 
@@ -42,21 +42,6 @@ pub struct SourceOnly {
     pub package_files: usize,
     pub build_outputs: usize,
 }
-
-/// Codes the comparison of a tree with the package produces; a rebuild's comparison replaces them.
-const COMPARISON_CODES: &[Code] = &[
-    Code::ContentDiffers,
-    Code::LineEndingsDiffer,
-    Code::TrailingNewlineDiffers,
-    Code::ModeDiffers,
-    Code::OnlyInPackage,
-    Code::BuildOutput,
-    Code::OnlyInSource,
-    Code::EncodingDiffers,
-    Code::SubmoduleNotPacked,
-    Code::SymlinkSkipped,
-    Code::UnreadablePath,
-];
 
 /// The first few paths, then how many more: the full list is `comparison.rebuild_needed`.
 fn name_paths(paths: &[String]) -> String {
@@ -113,19 +98,30 @@ pub fn build_hint(commit: &Commit<'_>, package_dir: &str, provenance: &VerifiedP
     }
 }
 
-/// Runs after the source comparison: without `--rebuild`, notes when one would be needed; with
-/// it, rebuilds and compares again.
+/// The attested source a package was compared with.
+#[derive(Clone, Copy)]
+pub struct Attested<'a, 'repo> {
+    pub commit: &'a Commit<'repo>,
+    pub package_dir: &'a str,
+    pub provenance: &'a VerifiedProvenance,
+    pub context: &'a crate::check::SourceContext,
+}
+
+/// Runs after the source comparison, whose findings (`source_comparison`) are not in the report
+/// yet: without `--rebuild` they go in, with a note when a rebuild would be needed; with it, the
+/// build is replayed and, when it succeeds, its comparison's findings go in instead, whole.
 pub fn after_comparison(
     args: &RebuildArgs,
+    registry: Option<&str>,
     report: &mut CheckReport,
+    source_comparison: Vec<Finding>,
     published: &PublishedTarball,
-    commit: &Commit<'_>,
-    package_dir: &str,
-    provenance: &VerifiedProvenance,
-    context: &crate::check::SourceContext,
+    attested: Attested<'_, '_>,
 ) -> Result<()> {
-    let build_outputs = report.findings.iter().filter(|f| f.code == Code::BuildOutput).count();
+    let Attested { commit, package_dir, provenance, context } = attested;
+    let build_outputs = source_comparison.iter().filter(|f| f.code == Code::BuildOutput).count();
     if !args.rebuild {
+        report.findings.extend(source_comparison);
         if build_outputs > 0 {
             let listed = report.comparison.as_ref().map(|c| c.rebuild_needed.as_slice()).unwrap_or_default();
             report.findings.push(Finding::new(
@@ -146,9 +142,11 @@ pub fn after_comparison(
         package_files: report.comparison.as_ref().map_or(0, |c| c.package_files),
         build_outputs,
     };
-    let unproven =
-        report.findings.iter().any(|f| COMPARISON_CODES.contains(&f.code) && f.severity >= Severity::Inconclusive);
+    // Anything the commit alone does not reproduce may be the build's doing (a prepack script
+    // that rewrites package.json, say).
+    let unproven = source_comparison.iter().any(|f| f.severity >= Severity::Inconclusive);
     if !unproven {
+        report.findings.extend(source_comparison);
         report.rebuild =
             Some(RebuildInfo { status: "not-needed", plan: None, build: None, before_rebuild, kept_directory: None });
         return Ok(());
@@ -162,13 +160,14 @@ pub fn after_comparison(
     let workdir = Workdir::create(&provenance.provenance.repository, !args.unsandboxed)?;
     commit.checkout_to(&workdir.checkout_dir())?;
     let plan = plan_at(commit, package_dir, provenance, workdir.layout())?;
-    let (registries, ca_file) = registries()?;
+    let npm = NpmSetup::resolve(registry)?;
     let options = RebuildOptions {
         sandbox,
-        registries,
-        ca_file,
+        registries: npm.registries,
+        ca_file: npm.ca_file,
+        credential_files: npm.config_files,
         offline: args.rebuild_offline,
-        npm_cache: args.rebuild_offline.then(|| npm_cache(args)).transpose()?,
+        npm_cache: args.rebuild_offline.then(|| npm_cache(args, npm.cache)).transpose()?,
         timeout: Duration::from_secs(args.rebuild_timeout),
         memory: args.rebuild_memory.saturating_mul(1 << 20),
         init: vec![
@@ -190,32 +189,42 @@ pub fn after_comparison(
         Err(error) => return Err(error.into()),
     };
 
+    // What the build made is read from its checkout only through real directories and files.
+    let mut record = record;
+    let package_root = match workdir.built_path(package_dir) {
+        Ok(path) => Some(path),
+        Err(error) => {
+            if record.outcome == Outcome::Built {
+                let (step, reason) = (record.steps.len(), error.to_string());
+                record.outcome = match error {
+                    BuiltPathError::Link { .. } => Outcome::RefusedBySandbox { step, reason },
+                    BuiltPathError::Missing { .. } => Outcome::Failed { step, reason },
+                };
+            }
+            None
+        }
+    };
     let status = match &record.outcome {
         Outcome::Built => "built",
         Outcome::Failed { .. } => "failed",
         Outcome::RefusedBySandbox { .. } => "refused-by-sandbox",
     };
-    if record.outcome == Outcome::Built {
-        let package_root = workdir.checkout_dir().join(package_dir);
+    if let (Outcome::Built, Some(package_root)) = (&record.outcome, package_root) {
         let built = provdiff_npm::DirSource::open(&package_root)?;
-        let checkout = workdir.checkout_dir();
-        let workspace = provdiff_npm::find_workspace(package_dir, |path| fs_err::read(checkout.join(path)).ok());
+        let workspace = provdiff_npm::find_workspace(package_dir, |path| workdir.read_built(path));
         let previous_outputs: Vec<String> =
-            report.findings.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
-        report.findings.retain(|f| !COMPARISON_CODES.contains(&f.code));
-        let packed_tree =
-            crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;
+            source_comparison.iter().filter(|f| f.code == Code::BuildOutput).filter_map(|f| f.path.clone()).collect();
+        let rebuilt = crate::check::compare(report, published, &built, provenance, workspace.as_ref(), context, None)?;
+        let (mut findings, packed_tree) = (rebuilt.findings, rebuilt.packed_tree);
         // The build ran: a file it did not produce has no build left to explain it.
-        for finding in report.findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage))
-        {
+        for finding in findings.iter_mut().filter(|f| matches!(f.code, Code::BuildOutput | Code::OnlyInPackage)) {
             let path = finding.path.clone().unwrap_or_default();
             *finding = Finding::at(Code::OnlyInPackage, path, "not produced by rebuilding the attested commit");
         }
         if let Some(comparison) = report.comparison.as_mut() {
             comparison.rebuild_needed.clear();
         }
-        let differing: Vec<String> = report
-            .findings
+        let differing: Vec<String> = findings
             .iter()
             .filter(|f| {
                 matches!(
@@ -238,7 +247,8 @@ pub fn after_comparison(
                 rebuilt: packed_tree.get(path).map(|entry| &entry.content[..]),
             })
             .collect();
-        report.findings.extend(provdiff_rebuild::explain(&differences, &plan, &record));
+        findings.extend(provdiff_rebuild::explain(&differences, &plan, &record));
+        report.findings.extend(findings);
         let proven = previous_outputs.iter().filter(|path| !differing.contains(path)).count();
         if proven > 0 {
             report.findings.push(Finding::new(
@@ -250,6 +260,9 @@ pub fn after_comparison(
                 ),
             ));
         }
+    } else {
+        // Nothing was rebuilt: the source comparison is all there is.
+        report.findings.extend(source_comparison);
     }
     report.findings.extend(provdiff_rebuild::rebuild_findings(&plan, &record));
     if args.unsandboxed {
@@ -258,16 +271,30 @@ pub fn after_comparison(
             "the build ran without a sandbox (--unsandboxed): it could read and change anything you can",
         ));
     }
-    if record.outcome == Outcome::Built && (!record.denials.is_empty() || !record.refused_connections.is_empty()) {
+    // A build that did not finish proves nothing: said in a finding that keeps the verdict from
+    // looking like a rebuilt package's, in every report and in the verdict statement.
+    match &record.outcome {
+        Outcome::Built => {}
+        Outcome::Failed { reason, .. } => report.findings.push(Finding::new(
+            Code::RebuildFailed,
+            format!("the rebuild failed: {reason}; nothing it would have built is proven"),
+        )),
+        Outcome::RefusedBySandbox { reason, .. } => report.findings.push(Finding::new(
+            Code::RebuildFailed,
+            format!("the sandbox refused the build: {reason}; nothing it would have built is proven"),
+        )),
+    }
+    if !record.denials.is_empty() || !record.refused_connections.is_empty() {
         let what: Vec<String> = record
             .denials
             .iter()
             .cloned()
             .chain(record.refused_connections.iter().map(|r| format!("refused {r}")))
             .collect();
+        let when = if record.outcome == Outcome::Built { "went on after" } else { "stopped after" };
         report.findings.push(Finding::new(
             Code::RebuildSandboxDenied,
-            format!("the build went on after the sandbox refused it: {}", what.join("; ")),
+            format!("the build {when} the sandbox refused it: {}", what.join("; ")),
         ));
     }
     let kept_directory = args.rebuild_keep.then(|| workdir.keep().display().to_string());
@@ -276,26 +303,46 @@ pub fn after_comparison(
     Ok(())
 }
 
-/// The registries the build's npm uses, and the certificate authorities npm trusts: npm's
-/// configuration, as `provdiff-registry` resolves it.
-fn registries() -> Result<(Vec<RegistryUrl>, Option<PathBuf>)> {
-    let config = provdiff_registry::RegistryConfig::from_process(None).context("cannot find npm's registry")?;
-    let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
-    for (scope, registry) in config.scoped_registries() {
-        registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
+/// What the build takes from npm's configuration, as `provdiff-registry` resolves it.
+struct NpmSetup {
+    /// The registries the build's npm uses, the default one first.
+    registries: Vec<RegistryUrl>,
+    /// The certificate authorities npm trusts.
+    ca_file: Option<PathBuf>,
+    /// The configuration files that were read: they may hold credentials, so the sandbox hides
+    /// them.
+    config_files: Vec<PathBuf>,
+    /// npm's `cache` setting.
+    cache: Option<PathBuf>,
+}
+
+impl NpmSetup {
+    /// npm's configuration with `--registry` (`registry`) first, as the check itself resolves it.
+    fn resolve(registry: Option<&str>) -> Result<Self> {
+        let config = provdiff_registry::RegistryConfig::from_process(registry.map(str::to_string))
+            .context("cannot find npm's registry")?;
+        let mut registries = vec![RegistryUrl { scope: None, url: config.registry().url.to_string() }];
+        for (scope, registry) in config.scoped_registries() {
+            registries.push(RegistryUrl { scope: Some(scope.to_string()), url: registry.url.to_string() });
+        }
+        let config_files = config
+            .files()
+            .iter()
+            .filter(|file| file.status == provdiff_registry::FileStatus::Read)
+            .map(|file| file.path.clone())
+            .collect();
+        let cache = config.get("cache").map(|(value, _)| PathBuf::from(value));
+        Ok(Self { registries, ca_file: config.ca_file().map(|(path, _)| path), config_files, cache })
     }
-    Ok((registries, config.ca_file().map(|(path, _)| path)))
 }
 
 /// `--rebuild-cache`, else npm's `cache` setting, else `~/.npm`.
-fn npm_cache(args: &RebuildArgs) -> Result<PathBuf> {
+fn npm_cache(args: &RebuildArgs, configured: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(dir) = &args.rebuild_cache {
         return Ok(dir.clone());
     }
-    if let Ok(config) = provdiff_registry::RegistryConfig::from_process(None)
-        && let Some((value, _)) = config.get("cache")
-    {
-        return Ok(PathBuf::from(value));
+    if let Some(dir) = configured {
+        return Ok(dir);
     }
     let home = std::env::var_os("HOME").context("no --rebuild-cache and no HOME to find npm's cache in")?;
     Ok(PathBuf::from(home).join(".npm"))

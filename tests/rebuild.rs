@@ -2,7 +2,12 @@
 //! `tsc` (its dependencies from the npm cache `cargo xtask rebuild-deps` fills), a build whose
 //! published package holds a file the build does not make, a build that fails, builds that try to
 //! write outside their checkout or read the user's home, a build that reaches for a host that is
-//! not the registry, and what happens without a working sandbox.
+//! not the registry, and what happens without a working sandbox; and the ways out a build might
+//! try: loader variables through `GITHUB_ENV`, a tool under the home, npm configuration files and
+//! the SSH agent outside it, links left for provdiff to follow, yarn's own registry settings.
+//!
+//! The yarn test runs the yarn 1 and yarn berry that `cargo xtask pack-tools` installs, and skips
+//! without them unless `PROVDIFF_REQUIRE_NPM=1`.
 //!
 //! Tests that need bubblewrap say why they skip when it cannot create namespaces here, unless
 //! `PROVDIFF_REQUIRE_SANDBOX=1` (CI) makes that a failure; the TypeScript test likewise skips
@@ -80,7 +85,17 @@ impl Rebuild {
         build: impl FnOnce(&Path),
         tamper: impl FnOnce(&mut Vec<provdiff_npm::PackedFile>),
     ) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::new_in(&std::env::temp_dir(), files, build, tamper)
+    }
+
+    /// [`Rebuild::new`] in a directory under `parent`: the directory provdiff runs in.
+    fn new_in(
+        parent: &Path,
+        files: &[RepoFile],
+        build: impl FnOnce(&Path),
+        tamper: impl FnOnce(&mut Vec<provdiff_npm::PackedFile>),
+    ) -> Self {
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let repo = TestRepo::init_bare(&dir.path().join("repo.git"));
         let commit = repo.commit(files, "release");
         let original = dir.path().join("original-build");
@@ -272,11 +287,28 @@ fn a_build_that_fails_is_an_operational_error_with_its_output_in_the_report() {
         run.stdout
     );
 
-    let run = failing.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    let run = failing.check(
+        &["--json", "--rebuild", "--rebuild-offline", "--attestation", "statement.json", "--markdown", "report.md"],
+        &[],
+    );
     assert_eq!(run.code, 2);
     let report = run.json();
     assert_eq!(report["rebuild"]["status"], "failed");
     assert_eq!(report["rebuild"]["build"]["steps"][1]["exit"]["code"], 2);
+    // Every report says the rebuild failed, and none looks like a rebuilt package's.
+    assert_eq!(report["verdict"], "inconclusive");
+    let failed = finding(&report, "rebuild-failed");
+    assert_eq!(failed.len(), 1, "{}", run.stdout);
+    assert!(failed[0]["detail"].as_str().unwrap().contains("step 4 exited with status 2"));
+    let statement: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(failing.dir.path().join("statement.json")).unwrap()).unwrap();
+    support::assert_value_matches_schema(&statement, "verdict-predicate.schema.json");
+    let predicate = &statement["predicate"];
+    assert_eq!(predicate["verdict"], "inconclusive");
+    assert_eq!(predicate["rebuild"], serde_json::json!({"status": "failed", "sandboxed": true}));
+    assert!(predicate["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rebuild-failed"));
+    let markdown = fs_err::read_to_string(failing.dir.path().join("report.md")).unwrap();
+    assert!(markdown.contains("rebuild-failed"), "{markdown}");
 }
 
 #[test]
@@ -293,6 +325,11 @@ fn a_build_that_writes_outside_its_checkout_is_refused() {
     let report = run.json();
     assert_eq!(report["rebuild"]["status"], "refused-by-sandbox");
     assert!(!Path::new("/usr/local/lib/provdiff-escape.js").exists());
+    // The report, and so the verdict statement, says both that it failed and what was refused.
+    assert_eq!(report["verdict"], "inconclusive");
+    assert!(finding(&report, "rebuild-failed")[0]["detail"].as_str().unwrap().contains("the sandbox refused"));
+    let denied = finding(&report, "rebuild-sandbox-denied");
+    assert!(denied.len() == 1 && denied[0]["detail"].as_str().unwrap().contains("EROFS"), "{}", run.stdout);
 }
 
 #[test]
@@ -341,8 +378,13 @@ fn the_build_reaches_the_registry_and_nothing_else() {
             published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
         },
     );
+    // --registry names the registry, over npm's own configuration (here a port nobody listens on).
     let url = registry.url();
-    let run = scenario.check(&["--json", "--rebuild"], &[("npm_config_registry", std::ffi::OsStr::new(&url))]);
+    let configured = format!("http://127.0.0.1:{}/", closed_port());
+    let run = scenario.check(
+        &["--json", "--rebuild", "--registry", &url],
+        &[("npm_config_registry", std::ffi::OsStr::new(&configured))],
+    );
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
@@ -355,6 +397,13 @@ fn the_build_reaches_the_registry_and_nothing_else() {
     elsewhere.set_nonblocking(true).unwrap();
     assert!(elsewhere.accept().is_err(), "nothing reached the host that is not the registry");
     assert!(!registry.requests_to("/left-pad").is_empty());
+    let network = report["rebuild"]["build"]["network"].as_str().unwrap();
+    assert!(network.contains(&registry.addr().to_string()), "{network}");
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
@@ -400,4 +449,349 @@ fn plain_check_never_runs_package_code() {
     let outputs = finding(&report, "build-output");
     assert!(outputs[0]["detail"].as_str().unwrap().contains(".github/workflows/publish.yml step 4"), "{}", run.stdout);
     assert!(!touched.exists(), "no package code ran");
+}
+
+/// A shared library whose constructor appends a line to `marker` wherever it is loaded: compiled
+/// with the C compiler Rust links with, into `dir` (on the host, where the sandbox's fresh `/tmp`
+/// hides it from the build).
+fn loader_probe(dir: &Path, marker: &Path) -> PathBuf {
+    let source = dir.join("probe.c");
+    let library = dir.join("probe.so");
+    fs_err::write(
+        &source,
+        format!(
+            "#include <stdio.h>\n__attribute__((constructor)) static void probe(void) {{\n  FILE *f = fopen({:?}, \"a\");\n  if (f) {{ fputs(\"loaded\\n\", f); fclose(f); }}\n}}\n",
+            marker.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let compiler = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let output = Command::new(compiler).args(["-shared", "-fPIC", "-o"]).arg(&library).arg(&source).output().unwrap();
+    assert!(output.status.success(), "cc: {}", String::from_utf8_lossy(&output.stderr));
+    library
+}
+
+#[test]
+fn variables_a_build_sets_cannot_run_code_outside_the_sandbox() {
+    if !sandbox_works() {
+        return;
+    }
+    let host = tempfile::tempdir().unwrap();
+    let marker = host.path().join("loaded-outside-the-sandbox");
+    let library = loader_probe(host.path(), &marker);
+    let library = library.to_str().unwrap();
+    // The probe works: loaded here, it leaves its mark.
+    let status = Command::new("true").env("LD_PRELOAD", library).status().unwrap();
+    assert!(status.success() && marker.exists(), "the loader probe does not work here");
+    fs_err::remove_file(&marker).unwrap();
+
+    let mut files = node_build_files(GOOD_BUILD);
+    let workflow = format!(
+        "name: publish\non: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      \
+         - run: |\n          echo \"LD_PRELOAD={library}\" >> \"$GITHUB_ENV\"\n          printf 'LD_LIBRARY_PATH<<EOF\\n%s\\nEOF\\n' \"{dir}\" >> \"$GITHUB_ENV\"\n          \
+         echo \"LD_AUDIT={library}\" >> \"$GITHUB_ENV\"\n          echo \"GCONV_PATH={dir}\" >> \"$GITHUB_ENV\"\n          echo \"KEPT=yes\" >> \"$GITHUB_ENV\"\n      \
+         - run: npm ci\n        env:\n          LD_PRELOAD: {library}\n      - run: node build.js\n      \
+         - run: test \"$KEPT\" = yes && test -z \"$LD_PRELOAD$LD_LIBRARY_PATH$LD_AUDIT$GCONV_PATH\"\n      \
+         - run: npm publish --provenance\n",
+        dir = host.path().display()
+    );
+    files.retain(|file| file.path != ".github/workflows/publish.yml");
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow));
+    let scenario = Rebuild::new(&files, run_node_build, |_| {});
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert!(!marker.exists(), "code ran outside the sandbox:\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "built");
+    let ignored: Vec<String> =
+        finding(&report, "rebuild-step-skipped").iter().map(|f| f["detail"].as_str().unwrap().to_string()).collect();
+    for name in ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH"] {
+        assert!(ignored.iter().any(|detail| detail.contains(name)), "{name} is reported as ignored: {ignored:?}");
+    }
+    assert!(!ignored.iter().any(|detail| detail.contains("KEPT")), "{ignored:?}");
+}
+
+#[test]
+fn a_tool_under_the_user_s_home_shows_only_itself_to_the_build() {
+    if !sandbox_works() {
+        return;
+    }
+    // The user's home holds a key, and the `node` the PATH finds first, in ~/bin.
+    let home = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(home.path().join(".ssh")).unwrap();
+    let key = home.path().join(".ssh/id_ed25519");
+    fs_err::write(&key, "SECRET-KEY-5678\n").unwrap();
+    fs_err::create_dir_all(home.path().join("bin")).unwrap();
+    let node = which("node");
+    std::os::unix::fs::symlink(&node, home.path().join("bin/node")).unwrap();
+    let path = format!("{}:{}", home.path().join("bin").display(), std::env::var("PATH").unwrap());
+
+    let build = format!(
+        "try {{ console.log('read: ' + require('fs').readFileSync({key:?}, 'utf8')); }} catch (e) {{ console.log('hidden: ' + e.code); }}\n{GOOD_BUILD}",
+        key = key.to_str().unwrap()
+    );
+    let scenario = Rebuild::new(&node_build_files(&build), run_node_build, |_| {});
+    let run = scenario.check(
+        &["--json", "--rebuild", "--rebuild-offline"],
+        &[("HOME", home.path().as_os_str()), ("PATH", std::ffi::OsStr::new(&path))],
+    );
+    assert!(!run.stdout.contains("SECRET-KEY") && !run.stderr.contains("SECRET-KEY"), "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|step| step["log"].as_str().unwrap().contains("hidden: ")), "{steps:?}");
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on the PATH"))
+}
+
+#[test]
+fn npm_configuration_files_and_the_ssh_agent_are_hidden_wherever_they_are() {
+    if !sandbox_works() {
+        return;
+    }
+    // Outside every directory the sandbox hides anyway (its /tmp and /home are fresh): under
+    // target/, which the build sees read-only. provdiff runs in a directory below `project`,
+    // whose package.json makes it npm's project directory.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let project = outside.path().join("project");
+    fs_err::create_dir_all(&project).unwrap();
+    fs_err::write(project.join("package.json"), "{}").unwrap();
+    let project_npmrc = project.join(".npmrc");
+    let user_npmrc = outside.path().join("user-npmrc");
+    let global_npmrc = outside.path().join("global-npmrc");
+    let agent = outside.path().join("agent.sock");
+    let build = format!(
+        "const net = require('net');\n\
+         for (const p of [{project:?}, {user:?}, {global:?}]) {{\n\
+           try {{ console.log('read ' + p + ': ' + require('fs').readFileSync(p, 'utf8')); }}\n\
+           catch (e) {{ console.log('hidden ' + p + ': ' + e.code); }}\n\
+         }}\n\
+         const agent = net.connect({agent:?});\n\
+         agent.on('connect', () => {{ console.log('agent reached'); agent.end(); build(); }});\n\
+         agent.on('error', (e) => {{ console.log('agent hidden: ' + e.code); build(); }});\n\
+         function build() {{\n{GOOD_BUILD}}}\n",
+        project = project_npmrc.to_str().unwrap(),
+        user = user_npmrc.to_str().unwrap(),
+        global = global_npmrc.to_str().unwrap(),
+        agent = agent.to_str().unwrap(),
+    );
+    let scenario = Rebuild::new_in(&project, &node_build_files(&build), run_node_build, |_| {});
+    fs_err::write(&project_npmrc, "//registry.invalid/:_authToken=PROJECT-SECRET\n").unwrap();
+    fs_err::write(&user_npmrc, "//registry.invalid/:_authToken=USER-SECRET\n").unwrap();
+    fs_err::write(&global_npmrc, "//registry.invalid/:_authToken=GLOBAL-SECRET\n").unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    listener.set_nonblocking(true).unwrap();
+
+    let run = scenario.check(
+        &["--json", "--rebuild", "--rebuild-offline"],
+        &[
+            ("npm_config_userconfig", user_npmrc.as_os_str()),
+            ("npm_config_globalconfig", global_npmrc.as_os_str()),
+            ("SSH_AUTH_SOCK", agent.as_os_str()),
+        ],
+    );
+    for secret in ["PROJECT-SECRET", "USER-SECRET", "GLOBAL-SECRET"] {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{secret}:\n{}", run.stdout);
+    }
+    assert!(listener.accept().is_err(), "the build reached the SSH agent:\n{}", run.stdout);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let log = report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap();
+    for file in [&project_npmrc, &user_npmrc, &global_npmrc] {
+        assert!(log.contains(&format!("read {}: \n", file.display())), "empty in the sandbox: {log}");
+    }
+    assert!(log.contains("agent hidden"), "{log}");
+}
+
+/// yarn 1 and yarn berry as `cargo xtask pack-tools` installs them, or why they are missing.
+fn yarn_programs() -> Option<(PathBuf, PathBuf)> {
+    let tools = Path::new(ROOT).join("target/pack-tools");
+    let classic = tools.join("yarn@1.22.22/node_modules/yarn/bin/yarn.js");
+    let berry = fs_err::read_dir(&tools).ok().and_then(|entries| {
+        entries
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("@yarnpkg+cli-dist@"))
+            .map(|entry| entry.path().join("node_modules/@yarnpkg/cli-dist/bin/yarn.js"))
+            .find(|path| path.is_file())
+    });
+    match (classic.is_file(), berry) {
+        (true, Some(berry)) => Some((classic, berry)),
+        _ => {
+            assert!(
+                std::env::var("PROVDIFF_REQUIRE_NPM").ok().is_none_or(|value| value != "1"),
+                "PROVDIFF_REQUIRE_NPM=1 but yarn 1 and yarn berry are not installed: run `cargo xtask pack-tools`"
+            );
+            eprintln!("skipping: yarn is not installed in target/pack-tools (`cargo xtask pack-tools`)");
+            None
+        }
+    }
+}
+
+#[test]
+fn yarn_1_and_yarn_berry_reach_the_configured_registry() {
+    let (Some((classic, berry)), true) = (yarn_programs(), sandbox_works()) else { return };
+    let registry = TestRegistry::start();
+    registry.serve(
+        "/left-pad",
+        provdiff_testkit::Resource::json(
+            r#"{"name":"left-pad","dist-tags":{"latest":"1.3.0"},"versions":{"1.3.0":{"name":"left-pad","version":"1.3.0"}}}"#,
+        ),
+    );
+    let files = vec![
+        RepoFile::new("package.json", r#"{"name":"widget","version":"1.2.3","license":"MIT"}"#),
+        RepoFile::new(
+            ".github/workflows/publish.yml",
+            workflow(&[
+                &format!("node {} info left-pad version --non-interactive", classic.display()),
+                &format!("node {} npm info left-pad --fields version", berry.display()),
+            ]),
+        ),
+    ];
+    let scenario = Rebuild::new(
+        &files,
+        |_| {},
+        |published| {
+            published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
+        },
+    );
+    let url = registry.url();
+    let run = scenario.check(&["--json", "--rebuild", "--registry", &url], &[]);
+    let report = run.json();
+    let steps = report["rebuild"]["build"]["steps"].as_array().unwrap();
+    for (step, tool) in steps.iter().zip(["yarn 1", "yarn berry"]) {
+        assert_eq!(step["exit"]["code"], 0, "{tool} reaches the registry: {}", step["log"]);
+        assert!(step["log"].as_str().unwrap().contains("1.3.0"), "{tool}: {}", step["log"]);
+    }
+    assert_eq!(report["rebuild"]["build"]["refused_connections"], serde_json::json!([]), "{}", run.stdout);
+    assert!(registry.requests_to("/left-pad").len() >= 2);
+}
+
+#[test]
+fn an_unsandboxed_offline_build_says_it_had_the_network_and_leaves_the_cache_alone() {
+    let cache = tempfile::tempdir().unwrap();
+    let index = cache.path().join("_cacache/index-v5/aa/bb");
+    fs_err::create_dir_all(index.parent().unwrap()).unwrap();
+    fs_err::write(&index, "entry\n").unwrap();
+    let content = cache.path().join("_cacache/content-v2/sha512/aa/cc");
+    fs_err::create_dir_all(content.parent().unwrap()).unwrap();
+    fs_err::write(&content, "content\n").unwrap();
+    let listing = |dir: &Path| {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs_err::read_dir(&dir).unwrap().flatten() {
+                if entry.path().is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    files.push((entry.path(), fs_err::read(entry.path()).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let before = listing(cache.path());
+
+    // The build writes into the npm cache it is given, and shows that it sees the copied content.
+    let build = format!(
+        "const fs = require('fs');\nconst cache = process.env.npm_config_cache;\n\
+         fs.writeFileSync(cache + '/written-by-the-build', 'x');\n\
+         fs.appendFileSync(cache + '/_cacache/index-v5/aa/bb', 'more\\n');\n\
+         console.log('content: ' + fs.readFileSync(cache + '/_cacache/content-v2/sha512/aa/cc', 'utf8'));\n{}",
+        GOOD_BUILD.trim_start_matches("const fs = require('fs');\n")
+    );
+    let scenario = Rebuild::new(&node_build_files(&build), |_| {}, publish_a_build_output);
+    let run = scenario.check(
+        &[
+            "--json",
+            "--rebuild",
+            "--rebuild-offline",
+            "--rebuild-cache",
+            cache.path().to_str().unwrap(),
+            "--unsandboxed",
+        ],
+        &[],
+    );
+    assert_eq!(listing(cache.path()), before, "the build wrote to --rebuild-cache");
+    let report = run.json();
+    let network = report["rebuild"]["build"]["network"].as_str().unwrap();
+    assert!(network.starts_with("unrestricted (--unsandboxed)"), "{network}");
+    assert!(network.contains("nothing kept the build off the network"), "{network}");
+    assert!(report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap().contains("content: content"));
+}
+
+#[test]
+fn a_rebuild_reports_each_difference_once() {
+    if !sandbox_works() {
+        return;
+    }
+    // The build makes dist/index.js; the published package.json says something the commit does not.
+    let scenario = Rebuild::new(&node_build_files(GOOD_BUILD), run_node_build, |files| {
+        let manifest = files.iter_mut().find(|file| file.path == "package.json").unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&manifest.content).unwrap();
+        json["description"] = "not in the commit".into();
+        manifest.content = serde_json::to_vec(&json).unwrap();
+    });
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "built", "{}", run.stdout);
+    let mut seen = std::collections::BTreeSet::new();
+    for finding in report["findings"].as_array().unwrap() {
+        assert!(seen.insert(finding.to_string()), "reported twice: {finding}");
+    }
+    assert_eq!(finding(&report, "package-json-field-differs").len(), 1, "{}", run.stdout);
+}
+
+#[test]
+fn links_a_build_leaves_are_never_followed_outside_the_sandbox() {
+    if !sandbox_works() {
+        return;
+    }
+    // Host files the sandbox cannot see (its /tmp is fresh), but provdiff, outside, could.
+    let host = tempfile::tempdir().unwrap();
+    let victim = host.path().join("victim");
+    fs_err::write(&victim, "precious\n").unwrap();
+    let secret_env = host.path().join("secret-env");
+    fs_err::write(&secret_env, "LEAK=HOST-SECRET-4242\n").unwrap();
+    let elsewhere = host.path().join("elsewhere");
+    fs_err::create_dir_all(elsewhere.join("dist")).unwrap();
+    fs_err::write(
+        elsewhere.join("package.json"),
+        r#"{"name":"widget","version":"1.2.3","main":"dist/index.js","files":["dist"],"license":"MIT"}"#,
+    )
+    .unwrap();
+    fs_err::write(elsewhere.join("dist/index.js"), "HOST-FILE-CONTENT\n").unwrap();
+
+    let steps = [
+        // The next step's GITHUB_ENV, made in advance as a link to a host file provdiff would write.
+        format!("ln -sf {} \"$(dirname \"$GITHUB_ENV\")/set_env_1\"", victim.display()),
+        // This step's own GITHUB_ENV and GITHUB_PATH, as links to a host file provdiff would read.
+        format!("ln -sf {0} \"$GITHUB_ENV\"; ln -sf {0} \"$GITHUB_PATH\"", secret_env.display()),
+        "echo \"leaked=[$LEAK]\"".to_string(),
+        "node build.js".to_string(),
+        // Last, the checkout itself becomes a link to a host directory.
+        format!("ws=$PWD; cd /; rm -rf \"$ws\"; ln -s {} \"$ws\"", elsewhere.display()),
+    ];
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let mut files = node_build_files(GOOD_BUILD);
+    files.retain(|file| file.path != ".github/workflows/publish.yml");
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow(&steps)));
+    let scenario = Rebuild::new(&files, run_node_build, |_| {});
+    let run = scenario.check(&["--json", "--rebuild", "--rebuild-offline"], &[]);
+    assert_eq!(fs_err::read_to_string(&victim).unwrap(), "precious\n", "provdiff wrote through the build's link");
+    for leaked in ["HOST-SECRET-4242", "HOST-FILE-CONTENT"] {
+        assert!(!run.stdout.contains(leaked) && !run.stderr.contains(leaked), "{leaked}:\n{}", run.stdout);
+    }
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["rebuild"]["status"], "refused-by-sandbox", "{}", run.stdout);
+    assert!(report["rebuild"]["build"]["outcome"]["reason"].as_str().unwrap().contains("link"), "{}", run.stdout);
+    let denied = finding(&report, "rebuild-sandbox-denied");
+    assert!(denied.iter().any(|f| f["detail"].as_str().unwrap().contains("GITHUB_ENV")), "{denied:?}");
 }

@@ -178,6 +178,7 @@ fn a_faithful_release_is_identical_and_a_second_check_uses_only_the_cache() {
     assert_eq!(warm.json()["verdict"], "identical");
     assert_eq!(warm.json()["source"]["fetch"]["strategy"], "cached");
     assert_eq!(warm.json()["registry"]["origins"]["tarball"], "cache");
+    assert_eq!(warm.json()["registry"]["origins"]["attestations"], "cache", "verified, so kept");
     assert_eq!(world.registry.requests_to(&tarball_path(&release)).len(), tarball_requests);
     assert_eq!(world.git.connections(), git_connections);
 
@@ -271,6 +272,28 @@ fn a_package_without_attestations_is_unverified_and_nothing_is_fetched_from_git(
     assert_eq!(report["registry"]["signatures"]["outcome"], "absent");
     assert!(report["comparison"].is_null());
     assert_eq!(world.git.connections(), 0);
+}
+
+#[test]
+fn attestations_that_were_not_accepted_are_asked_for_again() {
+    let world = World::new();
+    let release = world.release("widget", &widget_files(), "", |_| {});
+    let spec = format!("{}@{}", release.name, release.version);
+    let path = TestVersion::new(&release.name, &release.version, Vec::new()).attestations_path();
+    // First, the registry answers with no attestations.
+    world.registry.serve(&path, provdiff_testkit::Resource::json(r#"{"attestations":[]}"#));
+    let run = world.check(&spec, &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("`attestations` is empty"), "{}", run.stderr);
+
+    // Then the real ones: the next check asks the registry again instead of reading the cache.
+    let real = world.attestations(&release, &format!("{OWNER}widget"));
+    world.registry.serve(&path, provdiff_testkit::Resource::json(&real));
+    let run = world.check(&spec, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["verdict"], "identical");
+    assert_eq!(run.json()["registry"]["origins"]["attestations"], "network");
+    assert_eq!(world.registry.requests_to(&path).len(), 2);
 }
 
 #[test]
@@ -433,6 +456,37 @@ fn a_commit_gone_from_the_repository_is_source_unavailable() {
     assert!(report["comparison"].is_null());
     assert!(report["attestation"]["provenance"].is_object(), "the attestations were still verified");
     assert!(unfinished_cache_files(&world.path("cache")).is_empty());
+}
+
+#[test]
+fn a_repository_that_asks_for_credentials_says_so_and_names_the_mirror() {
+    let world = World::new();
+    let release = world.release("widget", &widget_files(), "", |_| {});
+    world.git.require_basic_auth("reader", "s3cret");
+
+    let run = world.check(&format!("{}@{}", release.name, release.version), &[]);
+    assert_eq!(run.code, 4, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["verdict"], "source-unavailable");
+    let detail = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "source-unavailable")
+        .and_then(|f| f["detail"].as_str())
+        .unwrap()
+        .to_string();
+    let mirror = world.git.url("widget");
+    assert!(detail.contains(&format!("the mirror {mirror}")), "{detail}");
+    assert!(detail.contains(&format!("{OWNER}widget")), "{detail}");
+    assert!(
+        detail.contains(
+            "asked for credentials: the repository is private, deleted, or needs credentials; none were accepted"
+        ),
+        "{detail}"
+    );
+    assert!(!detail.contains("is not in"), "nothing says the commit is missing: {detail}");
+    assert!(!detail.contains("s3cret"));
 }
 
 /// npm's own configuration names the registry when `--registry` does not.

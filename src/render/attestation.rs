@@ -45,8 +45,21 @@ pub struct Predicate {
     /// Files by status.
     pub files: FileCounts,
     pub findings: Vec<PredicateFinding>,
+    /// What `check --rebuild` did; absent without `--rebuild`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<Rebuild>,
     /// When the statement was made (RFC 3339, UTC; `SOURCE_DATE_EPOCH` when set).
     pub timestamp: String,
+}
+
+/// The rebuild the verdict rests on.
+#[derive(Debug, Serialize)]
+pub struct Rebuild {
+    /// `built`, `failed`, `refused-by-sandbox`, or `not-needed` (the commit alone reproduced the
+    /// package, so nothing ran).
+    pub status: &'static str,
+    /// Whether the build ran in the sandbox (`false` with `--unsandboxed`); `null` when nothing ran.
+    pub sandboxed: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,16 +79,24 @@ pub struct PredicateFinding {
     pub detail: String,
 }
 
-/// The statement about the tarball `name@version` with digest `sha512`.
+/// The tarball a statement is about: `name@version`, with digest `sha512`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tarball<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub sha512: &'a Sha512,
+}
+
+/// The statement about `tarball`.
 pub fn statement(
-    name: &str,
-    version: &str,
-    sha512: &Sha512,
+    tarball: Tarball<'_>,
     verdict: Verdict,
     source: Option<Source>,
     counts: FileCounts,
     findings: &[Finding],
+    rebuild: Option<Rebuild>,
 ) -> Result<Statement> {
+    let Tarball { name, version, sha512 } = tarball;
     if name.is_empty() || version.is_empty() {
         bail!("--attestation: the package's package.json has no name or version to name the statement's subject");
     }
@@ -100,6 +121,7 @@ pub fn statement(
                     detail: finding.detail.clone(),
                 })
                 .collect(),
+            rebuild,
             timestamp: timestamp()?,
         },
     })
@@ -131,8 +153,9 @@ mod tests {
     fn a_scoped_package_is_a_percent_encoded_purl_with_a_hex_digest() {
         let sha512 = Sha512::digest(b"tgz");
         let findings = [Finding::at(Code::ContentDiffers, "a.js", "1 line differs").with_diff("+x".into())];
-        let made = statement("@scope/pkg", "1.0.0", &sha512, Verdict::Mismatch, None, FileCounts::default(), &findings)
-            .unwrap();
+        let tarball = |name| Tarball { name, version: "1.0.0", sha512: &sha512 };
+        let made =
+            statement(tarball("@scope/pkg"), Verdict::Mismatch, None, FileCounts::default(), &findings, None).unwrap();
         let json = serde_json::to_value(&made).unwrap();
         assert_eq!(json["_type"], STATEMENT_TYPE);
         assert_eq!(json["predicateType"], PREDICATE_TYPE);
@@ -143,6 +166,7 @@ mod tests {
             json["predicate"]["findings"][0],
             serde_json::json!({"code": "content-differs", "severity": "mismatch", "path": "a.js", "detail": "1 line differs"})
         );
-        assert!(statement("", "1.0.0", &sha512, Verdict::Mismatch, None, FileCounts::default(), &[]).is_err());
+        assert!(json["predicate"].get("rebuild").is_none(), "only with --rebuild");
+        assert!(statement(tarball(""), Verdict::Mismatch, None, FileCounts::default(), &[], None).is_err());
     }
 }

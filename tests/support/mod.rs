@@ -170,12 +170,18 @@ pub fn assert_matches_schema(run: &Run, schema: &str) {
     if !run.stdout.trim_start().starts_with('{') {
         return;
     }
-    let schema = if run.json().get("error").is_some() { "error.schema.json" } else { schema };
+    let json = run.json();
+    let schema = if json.get("error").is_some() { "error.schema.json" } else { schema };
+    assert_value_matches_schema(&json, schema);
+}
+
+/// Checks a JSON document (a report, a verdict statement) against its schema in `docs/`.
+pub fn assert_value_matches_schema(document: &serde_json::Value, schema: &str) {
     let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(schema)).unwrap();
     let validator = jsonschema::draft202012::new(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap();
-    let report = run.json();
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "the report does not match {schema}:\n{}\n{report:#}", errors.join("\n"));
+    let errors: Vec<String> =
+        validator.iter_errors(document).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "the document does not match {schema}:\n{}\n{document:#}", errors.join("\n"));
 }
 
 /// `../shared`, if it is there.

@@ -106,7 +106,7 @@ codes! {
         "A source path provdiff cannot represent (a name that is not UTF-8, an ignore file that is a link); what npm does with it is not reproduced.";
 
     SourceUnavailable = "source-unavailable", Unavailable,
-        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), or the repository is gone or private.";
+        "The attested commit cannot be fetched: the repository no longer has it (force-pushed away), the repository is gone, or it asks for credentials nobody gave (private or deleted: GitHub answers both alike).";
     LfsObjectVerified = "lfs-object-verified", Explained,
         "The source holds a Git LFS pointer; the package holds the object whose SHA-256 and size the pointer names.";
 
@@ -178,8 +178,10 @@ codes! {
         "A rebuilt file differs from the package only in what look like dates or times: the build embeds the time it ran.";
     RebuildAbsolutePath = "rebuild-absolute-path", Warning,
         "A rebuilt file that differs from the package embeds an absolute path of the build machine.";
+    RebuildFailed = "rebuild-failed", Inconclusive,
+        "The rebuild did not finish (a step failed, or failed after the sandbox refused it something): the files only a build can produce are not proven.";
     RebuildSandboxDenied = "rebuild-sandbox-denied", Warning,
-        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry) and went on.";
+        "The build tried something the sandbox forbids (writing outside its checkout, reading the user's home, reaching a host that is not the registry).";
     RebuildUnsandboxed = "rebuild-unsandboxed", Warning,
         "The build ran without a sandbox (`--unsandboxed`): it could read and change anything the user can.";
 }

@@ -189,16 +189,43 @@ pub enum UnavailableReason {
     CommitMissing,
     /// The server says there is no such repository (deleted, renamed without a redirect, 404).
     RepositoryNotFound { message: String },
-    /// The server refused access (private, or credentials missing or wrong).
-    AccessDenied { message: String },
+    /// The server asked for credentials and none it accepted were at hand (401/403, no prompt
+    /// allowed, ssh's `Permission denied (publickey)`). That is all it says: GitHub answers a
+    /// deleted repository over HTTPS this way too, so the repository may be private, deleted, or
+    /// merely need credentials provdiff was not given.
+    CredentialsRequired { message: String },
 }
 
 impl std::fmt::Display for UnavailableReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UnavailableReason::CommitMissing => f.write_str("no branch, tag or fetch by id gives the commit"),
-            UnavailableReason::RepositoryNotFound { message } => write!(f, "the repository is not found ({message})"),
-            UnavailableReason::AccessDenied { message } => write!(f, "access is denied ({message})"),
+            UnavailableReason::RepositoryNotFound { message } => {
+                write!(f, "the server has no such repository (git: {message})")
+            }
+            UnavailableReason::CredentialsRequired { message } => write!(
+                f,
+                "the server asked for credentials: the repository is private, deleted, or needs credentials; none \
+                 were accepted (git: {message})"
+            ),
+        }
+    }
+}
+
+impl UnavailableReason {
+    /// One sentence for people: what the server that was asked (`effective_url`, when URL
+    /// rewriting sent the fetch to a mirror, else `url`) answered about `commit` of `url`.
+    pub fn explain(&self, url: &str, effective_url: &str, commit: &str) -> String {
+        let asked = if effective_url == url {
+            url.to_string()
+        } else {
+            format!("the mirror {effective_url} (for {url}, by --git-mirror or insteadOf)")
+        };
+        match self {
+            UnavailableReason::CommitMissing => format!("commit {commit} is not in {asked}: {self}"),
+            UnavailableReason::RepositoryNotFound { .. } | UnavailableReason::CredentialsRequired { .. } => {
+                format!("{asked}: {self}; commit {commit} could not be looked for")
+            }
         }
     }
 }
@@ -207,7 +234,8 @@ impl std::fmt::Display for UnavailableReason {
 #[derive(Debug)]
 pub enum FetchOutcome {
     Available(Box<Fetched>),
-    /// The repository or commit is gone (or private): a result about the package, not a failure.
+    /// The repository or commit cannot be had (gone, or behind credentials nobody gave): a result
+    /// about the package, not a failure. [`UnavailableReason::explain`] says it in one sentence.
     CommitUnavailable {
         url: String,
         effective_url: String,
@@ -599,7 +627,7 @@ fn classify_git_message(message: &str) -> Failure {
         "status code: 403",
         "access denied",
     ]) {
-        return Failure::Unavailable(UnavailableReason::AccessDenied { message: message.to_string() });
+        return Failure::Unavailable(UnavailableReason::CredentialsRequired { message: message.to_string() });
     }
     Failure::Network(NetworkFailure::Failed { message: message.to_string() })
 }
@@ -785,7 +813,7 @@ fn remove_fetch_refs(repo_path: &Path) {
 
 fn classify_libgit2(error: &git2::Error, spec: &Spec) -> Failure {
     if error.code() == git2::ErrorCode::Auth {
-        return Failure::Unavailable(UnavailableReason::AccessDenied { message: error.message().to_string() });
+        return Failure::Unavailable(UnavailableReason::CredentialsRequired { message: error.message().to_string() });
     }
     if error.code() == git2::ErrorCode::User {
         return Failure::Network(NetworkFailure::Failed { message: "cancelled".into() });
@@ -814,12 +842,38 @@ mod tests {
         let got = match classify_git_message(message) {
             Failure::Refused(_) => "refused",
             Failure::Unavailable(UnavailableReason::RepositoryNotFound { .. }) => "not-found",
-            Failure::Unavailable(UnavailableReason::AccessDenied { .. }) => "denied",
+            Failure::Unavailable(UnavailableReason::CredentialsRequired { .. }) => "credentials",
             Failure::Unavailable(UnavailableReason::CommitMissing) => "missing",
             Failure::Network(_) => "network",
             Failure::Unsupported(_) | Failure::Error(_) => "other",
         };
         assert_eq!(got, expected, "{message}");
+    }
+
+    #[test]
+    fn explanations_say_what_the_server_that_was_asked_answered() {
+        let (url, mirror, commit) = ("https://github.com/o/r", "https://git.corp.test/o/r", "c0ffee");
+        let credentials = UnavailableReason::CredentialsRequired { message: "fatal: Authentication failed".into() };
+        assert_eq!(
+            credentials.explain(url, url, commit),
+            "https://github.com/o/r: the server asked for credentials: the repository is private, deleted, or needs \
+             credentials; none were accepted (git: fatal: Authentication failed); commit c0ffee could not be looked for"
+        );
+        assert!(
+            credentials
+                .explain(url, mirror, commit)
+                .starts_with("the mirror https://git.corp.test/o/r (for https://github.com/o/r, by --git-mirror or insteadOf): the server asked for credentials")
+        );
+        let gone = UnavailableReason::RepositoryNotFound { message: "remote: Repository not found.".into() };
+        assert_eq!(
+            gone.explain(url, url, commit),
+            "https://github.com/o/r: the server has no such repository (git: remote: Repository not found.); commit \
+             c0ffee could not be looked for"
+        );
+        assert_eq!(
+            UnavailableReason::CommitMissing.explain(url, url, commit),
+            "commit c0ffee is not in https://github.com/o/r: no branch, tag or fetch by id gives the commit"
+        );
     }
 
     #[test]
@@ -832,9 +886,9 @@ mod tests {
         check("fatal: remote error: access denied or repository not exported: /x", "not-found");
         check("remote: Repository not found.; fatal: repository 'https://h/o/r/' not found", "not-found");
         check("fatal: '/tmp/nope' does not appear to be a git repository", "not-found");
-        check("fatal: could not read Username for 'https://h': terminal prompts disabled", "denied");
-        check("git@h: Permission denied (publickey).", "denied");
-        check("fatal: unable to access 'http://h/r/': The requested URL returned error: 403", "denied");
+        check("fatal: could not read Username for 'https://h': terminal prompts disabled", "credentials");
+        check("git@h: Permission denied (publickey).", "credentials");
+        check("fatal: unable to access 'http://h/r/': The requested URL returned error: 403", "credentials");
         check("fatal: unable to connect to 127.0.0.1: errno=Connection refused", "network");
         check("fatal: unable to access 'https://h/': Could not resolve host: h", "network");
         check("fatal: early EOF; fatal: index-pack failed", "network");

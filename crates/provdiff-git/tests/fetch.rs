@@ -447,11 +447,21 @@ fn credentials_come_from_helpers_and_never_reach_the_cache() {
     server.require_basic_auth("reader", "s3cret-token");
     let url = server.url("widget.git");
 
-    // Without credentials: access denied, with no prompt.
+    // Without credentials: the server asked for some, with no prompt, and the explanation says
+    // exactly that (not that the commit is missing).
     for fetcher in FETCHERS {
         let cache = tempfile::tempdir().unwrap();
         let reason = unavailable(fetch_commit(&request(&url, &commits[0], None), &options(cache.path(), fetcher)));
-        assert!(matches!(reason, UnavailableReason::AccessDenied { .. }), "{fetcher:?}: {reason:?}");
+        assert!(matches!(reason, UnavailableReason::CredentialsRequired { .. }), "{fetcher:?}: {reason:?}");
+        let said = reason.explain(&url, &url, &commits[0]);
+        assert!(
+            said.starts_with(&format!(
+                "{url}: the server asked for credentials: the repository is private, deleted, or needs credentials; \
+                 none were accepted (git: "
+            )),
+            "{fetcher:?}: {said}"
+        );
+        assert!(said.ends_with(&format!("; commit {} could not be looked for", commits[0])), "{said}");
     }
 
     // With git's credential store as the helper.

@@ -43,9 +43,16 @@ pub fn tool_differences(plan: &BuildPlan, record: &BuildRecord) -> Vec<ToolDiffe
     differences
 }
 
-/// Findings for the whole rebuild: tool differences, and what the plan could not replay.
+/// Findings for the whole rebuild: tool differences, and what the plan and the run did not replay
+/// (steps, and variables the build set that were not passed on).
 pub fn rebuild_findings(plan: &BuildPlan, record: &BuildRecord) -> Vec<Finding> {
     let mut findings = plan.findings.clone();
+    findings.extend(record.ignored_variables.iter().map(|ignored| {
+        Finding::new(
+            Code::RebuildStepSkipped,
+            format!("{} set {}, which is not passed on: {}", ignored.set_by, ignored.name, ignored.reason),
+        )
+    }));
     findings.extend(
         tool_differences(plan, record).iter().map(|difference| Finding::new(difference.code, difference.detail())),
     );

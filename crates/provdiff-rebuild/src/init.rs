@@ -1,8 +1,9 @@
 //! The build's init: the first program in the sandbox (the provdiff binary itself, bound in
 //! read-only, run as `provdiff __rebuild-init …`). It sets the memory limit that the build and
 //! everything it starts inherit, relays the sandbox's loopback to the registry proxy outside (see
-//! `proxy`), points npm and the usual proxy variables at that relay, then runs the step's shell
-//! and exits with its status.
+//! `proxy`), starts the step's shell with exactly the variables of its environment file (see
+//! `environment`) and npm and the usual proxy variables pointed at that relay, and exits with the
+//! shell's status.
 //!
 //! Its arguments are private to provdiff: [`InitArgs::to_args`] writes them, [`InitArgs::parse`]
 //! reads them back.
@@ -24,6 +25,8 @@ pub struct InitArgs {
     pub memory: Option<u64>,
     /// The registry proxy's socket, when the build may reach the registry.
     pub proxy_socket: Option<PathBuf>,
+    /// The step's variables (see `environment`); without it the step starts with none.
+    pub env_file: Option<PathBuf>,
     /// The program and its arguments; empty to check that the sandbox starts (a probe).
     pub command: Vec<OsString>,
 }
@@ -36,6 +39,12 @@ pub enum InitError {
     Limit(#[source] std::io::Error),
     #[error("cannot listen on the sandbox's loopback for the registry relay")]
     Listen(#[source] std::io::Error),
+    #[error("cannot read the step's environment file {}", path.display())]
+    EnvFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Spawn(#[from] process::SpawnError),
 }
@@ -49,13 +58,16 @@ impl InitArgs {
         if let Some(socket) = &self.proxy_socket {
             args.extend(["--proxy-socket".into(), socket.clone().into_os_string()]);
         }
+        if let Some(file) = &self.env_file {
+            args.extend(["--env-file".into(), file.clone().into_os_string()]);
+        }
         args.push("--".into());
         args.extend(self.command.iter().cloned());
         args
     }
 
     pub fn parse(args: &[OsString]) -> Result<Self, InitError> {
-        let mut parsed = Self { memory: None, proxy_socket: None, command: Vec::new() };
+        let mut parsed = Self { memory: None, proxy_socket: None, env_file: None, command: Vec::new() };
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
             let mut value =
@@ -66,6 +78,7 @@ impl InitArgs {
                     parsed.memory = Some(text.parse().map_err(|_| InitError::Usage(format!("bad --memory {text}")))?);
                 }
                 Some("--proxy-socket") => parsed.proxy_socket = Some(PathBuf::from(value()?)),
+                Some("--env-file") => parsed.env_file = Some(PathBuf::from(value()?)),
                 Some("--") => {
                     parsed.command = rest.cloned().collect();
                     break;
@@ -88,7 +101,12 @@ pub fn sandbox_init(args: &InitArgs) -> Result<u8, InitError> {
         return Ok(0);
     };
     let mut command = Command::new(program);
-    command.args(arguments);
+    command.args(arguments).env_clear();
+    if let Some(path) = &args.env_file {
+        let env =
+            crate::environment::read_file(path).map_err(|source| InitError::EnvFile { path: path.clone(), source })?;
+        command.envs(env);
+    }
     if let Some(socket) = &args.proxy_socket {
         let listener = TcpListener::bind("127.0.0.1:0").map_err(InitError::Listen)?;
         let port = listener.local_addr().map_err(InitError::Listen)?.port();
@@ -100,9 +118,17 @@ pub fn sandbox_init(args: &InitArgs) -> Result<u8, InitError> {
             }
         });
         let proxy = format!("http://127.0.0.1:{port}");
-        for name in
-            ["npm_config_proxy", "npm_config_https_proxy", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]
-        {
+        // npm, pnpm and yarn 1 read npm's settings; yarn berry its own.
+        for name in [
+            "npm_config_proxy",
+            "npm_config_https_proxy",
+            "YARN_HTTP_PROXY",
+            "YARN_HTTPS_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+        ] {
             command.env(name, &proxy);
         }
         for name in ["no_proxy", "NO_PROXY", "npm_config_noproxy"] {
@@ -140,10 +166,11 @@ mod tests {
         let args = InitArgs {
             memory: Some(1 << 30),
             proxy_socket: Some("/run/provdiff/sock/proxy.sock".into()),
+            env_file: Some("/run/provdiff/control/env-1".into()),
             command: vec!["bash".into(), "-c".into(), "--memory x".into()],
         };
         assert_eq!(InitArgs::parse(&args.to_args()).unwrap(), args);
-        let probe = InitArgs { memory: None, proxy_socket: None, command: vec![] };
+        let probe = InitArgs { memory: None, proxy_socket: None, env_file: None, command: vec![] };
         assert_eq!(InitArgs::parse(&probe.to_args()).unwrap(), probe);
         assert!(InitArgs::parse(&["--memory".into()]).is_err());
         assert!(InitArgs::parse(&["--nope".into()]).is_err());

@@ -15,9 +15,12 @@
 //! explicitly chose [`SandboxChoice::Unsandboxed`]; a sandbox that cannot start is an error
 //! ([`RebuildError::NoSandbox`]), never a reason to run without one. Processes are spawned only in
 //! `process`. The proxy relays bytes to the configured registries' origins and nowhere else; it
-//! never adds credentials, and none enter the sandbox.
+//! never adds credentials, and none enter the sandbox. Nothing the build chooses (its variables,
+//! what it writes to `GITHUB_ENV`) is in the environment of a process outside the sandbox, and
+//! provdiff never reads or writes through a link the build left (see [`Workdir::built_path`]).
 
 mod analysis;
+mod environment;
 mod init;
 mod plan;
 mod process;
@@ -26,9 +29,11 @@ mod run;
 mod sandbox;
 mod semver;
 mod shell;
+mod tools;
 mod workflow;
 
 pub use analysis::{Difference, ToolDifference, explain, rebuild_findings, tool_differences};
+pub use environment::IgnoredVariable;
 pub use init::{InitArgs, InitError, sandbox_init};
 pub use plan::{
     BuildPlan, Layout, PackageManager, PackageManagerKind, PlanError, PlanInputs, PlanSource, PlanStep,
@@ -36,7 +41,8 @@ pub use plan::{
 };
 pub use process::{Exit, SpawnError};
 pub use run::{
-    BuildRecord, Outcome, RebuildError, RebuildOptions, RegistryUrl, SandboxChoice, StepRecord, Workdir, rebuild,
+    BuildRecord, BuiltPathError, Outcome, RebuildError, RebuildOptions, RegistryUrl, SandboxChoice, StepRecord,
+    Workdir, rebuild,
 };
 pub use workflow::WorkflowError;
 

@@ -485,6 +485,13 @@ fn evaluate_env(
     let mut env = BTreeMap::new();
     for map in maps {
         for (name, value) in *map {
+            if let Some(reason) = crate::environment::refusal(name) {
+                findings.push(Finding::new(
+                    Code::RebuildStepSkipped,
+                    format!("{owner}'s variable {name} is not passed to the build: {reason}"),
+                ));
+                continue;
+            }
             match workflow::evaluate(value, context) {
                 Ok(value) => {
                     env.insert(name.clone(), value);

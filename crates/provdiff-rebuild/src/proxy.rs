@@ -6,6 +6,9 @@
 //! pointed at it as its proxy. Here, outside, each request is checked before anything is
 //! connected: `CONNECT host:port` (HTTPS) and absolute-form requests (`GET http://host/…`) pass
 //! only to the origins of the configured registries; everything else gets `403` and is recorded.
+//! A plain HTTP request passes only when its `Host` header names the origin it is sent to (one is
+//! added when there is none), so that a server hosting several names on the registry's address
+//! cannot be asked for another of them.
 //! The proxy relays bytes; it never reads or changes what a registry sends (TLS stays end to
 //! end), and it never adds credentials.
 
@@ -22,6 +25,8 @@ use std::time::Duration;
 const MAX_HEAD: usize = 64 << 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the accept loop looks for a connection, and for being stopped.
+const ACCEPT_POLL: Duration = Duration::from_millis(10);
 
 /// A host and port a build may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +68,15 @@ impl Origin {
         (!host.is_empty()).then(|| Self { host: host.to_ascii_lowercase(), port })
     }
 
+    /// The `Host` header for a plain HTTP request to this origin.
+    fn host_header(&self) -> String {
+        match (self.host.contains(':'), self.port) {
+            (false, 80) => self.host.clone(),
+            (true, 80) => format!("[{}]", self.host),
+            _ => self.display(),
+        }
+    }
+
     fn display(&self) -> String {
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
@@ -85,17 +99,25 @@ impl RegistryProxy {
     /// Listens on `socket` and relays to `allowed` only.
     pub fn start(socket: &Path, allowed: Vec<Origin>) -> std::io::Result<Self> {
         let listener = UnixListener::bind(socket)?;
+        // Polled, so that stopping never depends on the socket's path still leading to it.
+        listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let refused = Arc::new(Mutex::new(Vec::new()));
         let accept = {
             let (stop, refused) = (Arc::clone(&stop), Arc::clone(&refused));
             let allowed = Arc::new(allowed);
             std::thread::spawn(move || {
-                for connection in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
+                while !stop.load(Ordering::SeqCst) {
+                    let connection = match listener.accept() {
+                        Ok((connection, _)) => connection,
+                        Err(_) => {
+                            std::thread::sleep(ACCEPT_POLL);
+                            continue;
+                        }
+                    };
+                    if connection.set_nonblocking(false).is_err() {
+                        continue;
                     }
-                    let Ok(connection) = connection else { continue };
                     let (allowed, refused) = (Arc::clone(&allowed), Arc::clone(&refused));
                     std::thread::spawn(move || serve(connection, &allowed, &refused));
                 }
@@ -113,11 +135,10 @@ impl RegistryProxy {
 impl Drop for RegistryProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = UnixStream::connect(&self.socket);
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
@@ -129,13 +150,20 @@ fn serve(mut client: UnixStream, allowed: &[Origin], refused: &Mutex<Vec<String>
         let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    let permitted = allowed.contains(&request.origin);
+    let permitted = allowed.contains(&request.origin) && request.other_host.is_none();
     if !permitted {
         if let Ok(mut list) = refused.lock() {
             list.push(request.describe());
         }
-        let body =
-            format!("provdiff: the sandbox may reach the package registry only, not {}\n", request.origin.display());
+        let body = match &request.other_host {
+            Some(host) => format!(
+                "provdiff: the request for {} names another host ({host:?}) in its Host header\n",
+                request.origin.display()
+            ),
+            None => {
+                format!("provdiff: the sandbox may reach the package registry only, not {}\n", request.origin.display())
+            }
+        };
         let _ = write!(
             client,
             "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
@@ -189,6 +217,9 @@ struct Request {
     /// For an absolute-form request, the head to send upstream (origin-form, one request per
     /// connection); `None` for `CONNECT`.
     forward: Option<String>,
+    /// For an absolute-form request, the `Host` header(s) when they do not name the target's
+    /// origin (several `Host` headers count as another host).
+    other_host: Option<String>,
 }
 
 impl Request {
@@ -198,29 +229,51 @@ impl Request {
         let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
         if method.eq_ignore_ascii_case("CONNECT") {
             let origin = Origin::parse_authority(target, 443)?;
-            return Some(Self { method: method.into(), target: target.into(), origin, forward: None });
+            return Some(Self {
+                method: method.into(),
+                target: target.into(),
+                origin,
+                forward: None,
+                other_host: None,
+            });
         }
         let origin = Origin::from_url(target)?;
         if !target.to_ascii_lowercase().starts_with("http://") {
             return None;
         }
         let after_scheme = &target["http://".len()..];
-        let path = after_scheme.find('/').map_or("/", |slash| &after_scheme[slash..]);
+        let path = after_scheme.find(['/', '?']).map_or("/", |at| &after_scheme[at..]);
+        let path = if path.starts_with('?') { format!("/{path}") } else { path.to_string() };
         let mut forward = format!("{method} {path} {version}\r\n");
+        let mut hosts = Vec::new();
         for line in lines.filter(|line| !line.is_empty()) {
-            let name = line.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            let name = name.trim().to_ascii_lowercase();
             if matches!(name.as_str(), "connection" | "proxy-connection" | "proxy-authorization" | "keep-alive") {
+                continue;
+            }
+            if name == "host" {
+                hosts.push(value.trim().to_string());
                 continue;
             }
             forward.push_str(line);
             forward.push_str("\r\n");
         }
+        let other_host = match hosts.as_slice() {
+            [] => None,
+            [host] if Origin::parse_authority(host, 80).as_ref() == Some(&origin) => None,
+            several => Some(several.join(", ")),
+        };
+        forward.push_str(&format!("Host: {}\r\n", origin.host_header()));
         forward.push_str("Connection: close\r\n\r\n");
-        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward) })
+        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward), other_host })
     }
 
     fn describe(&self) -> String {
-        format!("{} {}", self.method, self.target)
+        match &self.other_host {
+            Some(host) => format!("{} {} (Host: {host})", self.method, self.target),
+            None => format!("{} {}", self.method, self.target),
+        }
     }
 }
 
@@ -264,9 +317,28 @@ mod tests {
         .unwrap();
         assert_eq!(
             get.forward.as_deref(),
-            Some("GET /pkg?x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+            Some("GET /pkg?x=1 HTTP/1.1\r\nAccept: */*\r\nHost: 127.0.0.1:9\r\nConnection: close\r\n\r\n")
         );
+        assert_eq!(get.other_host, None);
         assert_eq!(Request::parse("GET /relative HTTP/1.1\r\n\r\n"), None);
+
+        // The Host header must name the origin the request goes to; one is added when missing.
+        let host = |head: &str| Request::parse(head).unwrap().other_host;
+        assert_eq!(host("GET http://Registry.test/x HTTP/1.1\r\nHost: registry.TEST:80\r\n\r\n"), None);
+        let added = Request::parse("GET http://registry.test?q HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(
+            added.forward.as_deref(),
+            Some("GET /?q HTTP/1.1\r\nHost: registry.test\r\nConnection: close\r\n\r\n")
+        );
+        assert_eq!(
+            host("GET http://registry.test/x HTTP/1.1\r\nHost: internal.test\r\n\r\n").as_deref(),
+            Some("internal.test")
+        );
+        assert_eq!(
+            host("GET http://registry.test:8080/x HTTP/1.1\r\nHost: registry.test\r\n\r\n").as_deref(),
+            Some("registry.test")
+        );
+        assert!(host("GET http://registry.test/ HTTP/1.1\r\nHost: registry.test\r\nhost: b.test\r\n\r\n").is_some());
     }
 
     /// A one-shot HTTP server on 127.0.0.1 answering every request with `body`.
@@ -306,8 +378,10 @@ mod tests {
         let proxy =
             RegistryProxy::start(&socket, vec![Origin { host: "127.0.0.1".into(), port: allowed_port }]).unwrap();
 
-        let answer =
-            exchange(&socket, &format!("GET http://127.0.0.1:{allowed_port}/left-pad HTTP/1.1\r\nHost: x\r\n\r\n"));
+        let answer = exchange(
+            &socket,
+            &format!("GET http://127.0.0.1:{allowed_port}/left-pad HTTP/1.1\r\nHost: 127.0.0.1:{allowed_port}\r\n\r\n"),
+        );
         assert!(answer.ends_with("registry says hi"), "{answer}");
         assert!(allowed_server.join().unwrap().starts_with("GET /left-pad HTTP/1.1\r\n"));
 
@@ -315,12 +389,38 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
         let answer = exchange(&socket, "GET http://elsewhere.invalid/x HTTP/1.1\r\n\r\n");
         assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        // The registry's address, asked for another name it may host.
+        let answer = exchange(
+            &socket,
+            &format!("GET http://127.0.0.1:{allowed_port}/x HTTP/1.1\r\nHost: 127.0.0.1:{denied_port}\r\n\r\n"),
+        );
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
         denied.set_nonblocking(true).unwrap();
         assert!(denied.accept().is_err(), "nothing reached the host that is not the registry");
         assert_eq!(
             proxy.refused(),
-            [format!("CONNECT 127.0.0.1:{denied_port}"), "GET http://elsewhere.invalid/x".to_string()]
+            [
+                format!("CONNECT 127.0.0.1:{denied_port}"),
+                "GET http://elsewhere.invalid/x".to_string(),
+                format!("GET http://127.0.0.1:{allowed_port}/x (Host: 127.0.0.1:{denied_port})"),
+            ]
         );
+    }
+
+    #[test]
+    fn stopping_does_not_depend_on_the_socket_s_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("proxy.sock");
+        let proxy = RegistryProxy::start(&socket, vec![]).unwrap();
+        // What a build could do to a socket it can write: remove it, or put something else there.
+        std::fs::remove_file(&socket).unwrap();
+        std::fs::write(&socket, "not a socket").unwrap();
+        let (done, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(proxy);
+            let _ = done.send(());
+        });
+        assert!(stopped.recv_timeout(Duration::from_secs(10)).is_ok(), "the proxy did not stop");
     }
 
     #[test]

@@ -11,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::environment::{self, IgnoredVariable};
 use crate::init::InitArgs;
 use crate::plan::{BuildPlan, Layout, PlanStep, Shell};
 use crate::process::{self, Exit, SpawnError};
 use crate::proxy::{Origin, RegistryProxy};
-use crate::sandbox::{self, Bubblewrap, Masks, SOCKET_DIR};
+use crate::sandbox::{self, Bubblewrap, CONTROL_DIR, Masks, SOCKET_DIR};
+use crate::tools;
 
 /// A registry the build's npm is pointed at: the default one (`scope` is `None`) or a scope's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +42,13 @@ pub struct RebuildOptions {
     /// Certificate authorities npm is configured to trust (`cafile`): passed to the build's npm
     /// and Node.js, since the build does not read the user's npm configuration.
     pub ca_file: Option<PathBuf>,
+    /// Files the sandbox hides besides the user's home because they may hold credentials: the
+    /// npm configuration files the caller read (a project `.npmrc`, the global `npmrc`, a
+    /// `userconfig` outside the home).
+    pub credential_files: Vec<PathBuf>,
     /// No network: dependencies come from `npm_cache` (an npm cache directory, the one holding
-    /// `_cacache`), which the build reads but never writes.
+    /// `_cacache`), which the build reads but never writes (without a sandbox it gets a copy, and
+    /// nothing but npm's `offline` setting keeps it off the network).
     pub offline: bool,
     pub npm_cache: Option<PathBuf>,
     /// For the whole build.
@@ -122,6 +129,43 @@ impl Workdir {
     pub fn keep(self) -> PathBuf {
         self.root.keep()
     }
+
+    /// `relative` (a path in the checkout, `""` for the checkout itself) on the host, for
+    /// reading what the build made: provided that nothing from the rebuild's directory down to it
+    /// is a link. The build could replace any part of its home with a link to a host file or
+    /// directory, which provdiff, outside the sandbox, must not read.
+    pub fn built_path(&self, relative: &str) -> Result<PathBuf, BuiltPathError> {
+        let workspace = Path::new(&self.host.workspace);
+        let below_root = workspace.strip_prefix(self.root.path()).unwrap_or(workspace);
+        let mut path = self.root.path().to_path_buf();
+        for part in below_root.iter().chain(Path::new(relative).iter()) {
+            path.push(part);
+            match fs_err::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(BuiltPathError::Link { path }),
+                Ok(_) => {}
+                Err(_) => return Err(BuiltPathError::Missing { path }),
+            }
+        }
+        Ok(path)
+    }
+
+    /// A regular file the build left at `relative` in the checkout, read only if
+    /// [`Workdir::built_path`] allows it and it is a regular file.
+    pub fn read_built(&self, relative: &str) -> Option<Vec<u8>> {
+        let path = self.built_path(relative).ok()?;
+        fs_err::symlink_metadata(&path).ok().filter(|meta| meta.is_file())?;
+        fs_err::read(path).ok()
+    }
+}
+
+/// Why provdiff does not read what the build left at a path of its checkout.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BuiltPathError {
+    /// A link, which would lead provdiff, outside the sandbox, anywhere on the host.
+    #[error("the build left a link at {}; provdiff does not follow links out of the checkout", path.display())]
+    Link { path: PathBuf },
+    #[error("the build removed {}", path.display())]
+    Missing { path: PathBuf },
 }
 
 /// How a rebuild ended.
@@ -169,6 +213,8 @@ pub struct BuildRecord {
     pub refused_connections: Vec<String>,
     /// Lines of build output where the sandbox refused a write or a read.
     pub denials: Vec<String>,
+    /// Variables steps set through `GITHUB_ENV` that were not passed on (see `environment`).
+    pub ignored_variables: Vec<IgnoredVariable>,
     pub seconds: f64,
     pub outcome: Outcome,
 }
@@ -185,9 +231,13 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         .iter()
         .filter_map(|name| sandbox::find_program(name))
         .collect();
-    let masks = if sandboxed { Masks::for_this_machine(&layout) } else { Masks::default() };
+    let masks = if sandboxed { Masks::for_this_machine(&layout, &options.credential_files) } else { Masks::default() };
 
     let socket_dir = workdir.path().join("sock");
+    let control_dir = workdir.path().join("control");
+    fs_err::create_dir_all(&control_dir).map_err(io_error(&control_dir))?;
+    let empty = control_dir.join(sandbox::EMPTY_FILE);
+    fs_err::write(&empty, b"").map_err(io_error(&empty))?;
     let proxy = if sandboxed && !options.offline {
         fs_err::create_dir_all(&socket_dir).map_err(io_error(&socket_dir))?;
         let origins = options.registries.iter().filter_map(|registry| Origin::from_url(&registry.url)).collect();
@@ -196,8 +246,8 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     } else {
         None
     };
-    let cache_content = match (&options.npm_cache, options.offline, sandboxed) {
-        (Some(cache), true, true) => seed_cache(cache, Path::new(&host.home))?,
+    let cache_content = match (&options.npm_cache, options.offline) {
+        (Some(cache), true) => seed_cache(cache, Path::new(&host.home), sandboxed)?,
         _ => None,
     };
     let bubblewrap = match &options.sandbox {
@@ -206,10 +256,11 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
                 program: program.clone(),
                 host_home: PathBuf::from(&host.home),
                 layout: layout.clone(),
-                tool_dirs: tool_dirs(&tools, &masks),
+                tools: tools::exposure(&tools, &masks.hidden_roots()),
                 masks: masks.clone(),
                 init: options.init.clone(),
                 socket_dir: proxy.is_some().then(|| socket_dir.clone()),
+                control_dir: control_dir.clone(),
                 cache_content,
                 tmp_size: options.memory,
             };
@@ -223,9 +274,14 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
     let mut extra_path: Vec<String> = Vec::new();
     let mut steps = Vec::new();
     let mut denials = Vec::new();
+    let mut ignored_variables = Vec::new();
     let mut outcome = Outcome::Built;
-    let commands_dir = format!("{}/_runner_file_commands", host.temp);
-    fs_err::create_dir_all(&commands_dir).map_err(io_error(Path::new(&commands_dir)))?;
+    // The steps' GITHUB_ENV and friends, one fresh directory per step in provdiff's part of the
+    // rebuild's directory, shown to the step where the runner keeps them: a build cannot leave a
+    // link there for provdiff to write or read through.
+    let steps_dir = workdir.path().join("steps");
+    fs_err::create_dir_all(&steps_dir).map_err(io_error(&steps_dir))?;
+    let commands_inside = format!("{}/_runner_file_commands", layout.temp);
     for (index, step) in plan.steps.iter().enumerate() {
         let host_dir = Path::new(&host.workspace).join(&step.dir);
         if !host_dir.is_dir() {
@@ -234,25 +290,32 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
             outcome = Outcome::Failed { step: index + 1, reason: format!("{}: {reason}", step.origin) };
             break;
         }
-        let files = StepFiles::create(&commands_dir, &layout.temp, index)?;
+        let files = StepFiles::create(&steps_dir, sandboxed.then_some(commands_inside.as_str()), index)?;
         let mut step_env = env.clone();
-        step_env.extend(step.env.clone());
-        step_env.insert("GITHUB_ENV".into(), files.inside_env.clone());
-        step_env.insert("GITHUB_PATH".into(), files.inside_path.clone());
-        step_env.insert("GITHUB_OUTPUT".into(), files.inside_output.clone());
-        step_env.insert("GITHUB_STEP_SUMMARY".into(), files.inside_summary.clone());
+        // The plan refuses what it must already; checked again here, whatever made the plan.
+        let (step_vars, refused) = environment::partition(step.env.clone(), &step.origin);
+        ignored_variables.extend(refused);
+        step_env.extend(step_vars);
+        for (name, kind) in StepFiles::VARIABLES {
+            step_env.insert(name.into(), files.inside(kind));
+        }
         step_env.insert("PATH".into(), path_for(step, &layout, &extra_path, &env));
         let inside_dir = join(&layout.workspace, &step.dir);
         let refused_before = proxy.as_ref().map_or(0, |proxy| proxy.refused().len());
-        let command =
-            step_command(bubblewrap.as_ref(), options, &inside_dir, &host_dir, step, &step_env, proxy.is_some());
+        let env_file = EnvFile::write(&control_dir, &format!("env-{index}"), &step_env, sandboxed)?;
+        let mount = files.mount();
+        let place = Place { inside_dir: &inside_dir, host_dir: &host_dir, step_files: mount.as_ref() };
+        let command = step_command(bubblewrap.as_ref(), options, &place, step, &env_file, proxy.is_some());
         let finished = process::run(command, deadline)?;
         let log = finished.output.text();
         let step_denials: Vec<String> = denied_lines(&log, &masks);
         let refused_now: Vec<String> =
             proxy.as_ref().map(|proxy| proxy.refused().split_off(refused_before)).unwrap_or_default();
         denials.extend(step_denials.iter().cloned());
-        let (new_env, new_path) = files.read()?;
+        let StepOutput { env: new_env, paths: new_path, refused: not_read } = files.read(&step.origin)?;
+        denials.extend(not_read);
+        let (new_env, refused) = environment::partition(new_env, &format!("{} through GITHUB_ENV", step.origin));
+        ignored_variables.extend(refused);
         env.extend(new_env);
         for dir in new_path.into_iter().rev() {
             extra_path.insert(0, dir);
@@ -289,15 +352,9 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         };
         let mut probe_env = env.clone();
         probe_env.insert("PATH".into(), path_for(&probe, &layout, &extra_path, &env));
-        let command = step_command(
-            bubblewrap.as_ref(),
-            options,
-            &layout.workspace,
-            Path::new(&host.workspace),
-            &probe,
-            &probe_env,
-            false,
-        );
+        let env_file = EnvFile::write(&control_dir, "env-tool-versions", &probe_env, sandboxed)?;
+        let place = Place { inside_dir: &layout.workspace, host_dir: Path::new(&host.workspace), step_files: None };
+        let command = step_command(bubblewrap.as_ref(), options, &place, &probe, &env_file, false);
         let finished = process::run(command, Instant::now() + Duration::from_secs(60))?;
         if finished.exit.success() {
             let text = finished.output.text();
@@ -325,6 +382,7 @@ pub fn rebuild(workdir: &Workdir, plan: &BuildPlan, options: &RebuildOptions) ->
         npm_version,
         refused_connections,
         denials,
+        ignored_variables,
         seconds: start.elapsed().as_secs_f64(),
         outcome,
     })
@@ -338,10 +396,18 @@ fn network_description(options: &RebuildOptions, sandboxed: bool) -> String {
         .map(|origin| format!("{}:{}", origin.host, origin.port))
         .collect();
     match (options.offline, sandboxed) {
-        (true, _) => match &options.npm_cache {
+        (true, true) => match &options.npm_cache {
             Some(cache) => format!("none (offline; dependencies from the npm cache {})", cache.display()),
             None => "none (offline)".into(),
         },
+        (true, false) => format!(
+            "unrestricted (--unsandboxed): npm was told to work offline{}, but nothing kept the build off the \
+             network",
+            match &options.npm_cache {
+                Some(cache) => format!(", from a copy of the npm cache {}", cache.display()),
+                None => String::new(),
+            }
+        ),
         (false, true) => format!("the package registry only ({}), through provdiff's proxy", origins.join(", ")),
         (false, false) => "unrestricted (--unsandboxed)".into(),
     }
@@ -358,13 +424,20 @@ fn record(step: &PlanStep, exit: Option<Exit>, elapsed: Duration, log: String) -
     }
 }
 
+/// Where a step runs: its directory inside the sandbox and on the host, and its directory of
+/// GitHub step files to mount (`(host, inside)`).
+struct Place<'a> {
+    inside_dir: &'a str,
+    host_dir: &'a Path,
+    step_files: Option<&'a (PathBuf, String)>,
+}
+
 fn step_command(
     bubblewrap: Option<&Bubblewrap>,
     options: &RebuildOptions,
-    inside_dir: &str,
-    host_dir: &Path,
+    place: &Place<'_>,
     step: &PlanStep,
-    env: &BTreeMap<String, String>,
+    env_file: &EnvFile,
     with_proxy: bool,
 ) -> Command {
     let shell: Vec<OsString> = match step.shell {
@@ -376,24 +449,38 @@ fn step_command(
     let init = InitArgs {
         memory: Some(options.memory),
         proxy_socket: with_proxy.then(|| PathBuf::from(format!("{SOCKET_DIR}/proxy.sock"))),
+        env_file: Some(env_file.as_init_sees_it.clone()),
         command: argv,
     };
-    let mut command = match bubblewrap {
-        Some(bubblewrap) => bubblewrap.command(inside_dir, &init),
+    // Neither bubblewrap nor (without a sandbox) the init gets the step's variables in its own
+    // environment: the init reads them from the file and gives them to the step's shell alone.
+    match bubblewrap {
+        Some(bubblewrap) => bubblewrap.command(place.inside_dir, &init, place.step_files),
         None => {
             let mut command = Command::new(options.init.first().cloned().unwrap_or_default());
-            command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(host_dir).env_clear();
-            // Without a sandbox the build reaches the network as the user does.
-            for name in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] {
-                if let Some(value) = std::env::var_os(name) {
-                    command.env(name, value);
-                }
-            }
+            command.args(options.init.iter().skip(1)).args(init.to_args()).current_dir(place.host_dir).env_clear();
             command
         }
-    };
-    command.envs(env);
-    command
+    }
+}
+
+/// A step's environment file, written where the init finds it.
+struct EnvFile {
+    as_init_sees_it: PathBuf,
+}
+
+impl EnvFile {
+    fn write(
+        control_dir: &Path,
+        name: &str,
+        env: &BTreeMap<String, String>,
+        sandboxed: bool,
+    ) -> Result<Self, RebuildError> {
+        let host = control_dir.join(name);
+        environment::write_file(&host, env).map_err(io_error(&host))?;
+        let as_init_sees_it = if sandboxed { Path::new(CONTROL_DIR).join(name) } else { host };
+        Ok(Self { as_init_sees_it })
+    }
 }
 
 /// The environment every step starts from: the runner's variables from the plan, the build's home,
@@ -423,27 +510,52 @@ fn base_env(
         env.insert(name.to_string(), value);
     }
     let sandboxed = matches!(options.sandbox, SandboxChoice::Bubblewrap { .. });
-    if options.offline {
-        env.insert("npm_config_offline".into(), "true".into());
-        if let (false, Some(cache)) = (sandboxed, &options.npm_cache) {
-            env.insert("npm_config_cache".into(), cache.to_string_lossy().into_owned());
+    if !sandboxed {
+        // Without a sandbox the build reaches the network as the user does.
+        for name in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"] {
+            if let Ok(value) = std::env::var(name) {
+                env.insert(name.to_string(), value);
+            }
         }
+    }
+    if options.offline {
+        // The cache is the build home's `.npm`, seeded from `npm_cache` (see `seed_cache`).
+        env.insert("npm_config_offline".into(), "true".into());
     }
     if let Some(ca_file) = &options.ca_file {
         let ca_file = ca_file.to_string_lossy().into_owned();
         env.insert("npm_config_cafile".into(), ca_file.clone());
+        // Node.js's own trust store, which yarn berry's requests use too.
         env.insert("NODE_EXTRA_CA_CERTS".into(), ca_file);
     }
+    // npm, pnpm and yarn 1 read `npm_config_*`; yarn berry reads only its own `YARN_*` settings,
+    // refuses plain HTTP to a host it is not told about, and fails on a `YARN_*` setting its
+    // version does not know — so only settings every berry has are set (not `caFilePath`, which
+    // berry 4 renamed, nor `enableTelemetry` or `enableOfflineMode`, which older ones lack).
+    // Berry's per-scope registries (`npmScopes`) have no variable: scoped packages reach it only
+    // through the default registry.
+    let mut plain_http_hosts: Vec<String> = Vec::new();
     for registry in &options.registries {
         match &registry.scope {
             None => {
+                let trimmed = registry.url.trim_end_matches('/').to_string();
                 env.insert("npm_config_registry".into(), registry.url.clone());
-                env.insert("COREPACK_NPM_REGISTRY".into(), registry.url.trim_end_matches('/').to_string());
+                env.insert("YARN_NPM_REGISTRY_SERVER".into(), trimmed.clone());
+                env.insert("COREPACK_NPM_REGISTRY".into(), trimmed);
             }
             Some(scope) => {
                 env.insert(format!("npm_config_{scope}:registry"), registry.url.clone());
             }
         }
+        if registry.url.to_ascii_lowercase().starts_with("http://")
+            && let Some(origin) = Origin::from_url(&registry.url)
+            && !plain_http_hosts.contains(&origin.host)
+        {
+            plain_http_hosts.push(origin.host);
+        }
+    }
+    if !plain_http_hosts.is_empty() {
+        env.insert("YARN_UNSAFE_HTTP_WHITELIST".into(), plain_http_hosts.join(","));
     }
     let mut path: Vec<String> = vec![format!("{home}/.npm-global/bin")];
     for tool in tools {
@@ -482,29 +594,11 @@ fn path_for(step: &PlanStep, layout: &Layout, extra: &[String], env: &BTreeMap<S
     path.join(":")
 }
 
-/// Tool installations that live where the sandbox hides things (a Node.js under the user's home):
-/// their prefixes, shown again read-only.
-fn tool_dirs(tools: &[PathBuf], masks: &Masks) -> Vec<PathBuf> {
-    let hidden = |path: &Path| {
-        masks.dirs.iter().any(|dir| path.starts_with(dir))
-            || ["/tmp", "/var/tmp", "/run", "/home"].iter().any(|dir| path.starts_with(dir))
-    };
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for tool in tools {
-        let canonical = fs_err::canonicalize(tool).unwrap_or_else(|_| tool.clone());
-        for path in [tool.as_path(), canonical.as_path()] {
-            let Some(prefix) = path.parent().and_then(Path::parent) else { continue };
-            if hidden(prefix) && !dirs.iter().any(|dir| prefix.starts_with(dir)) {
-                dirs.push(prefix.to_path_buf());
-            }
-        }
-    }
-    dirs
-}
-
-/// An offline build's npm cache: the index is copied (npm writes to it even offline), the content
-/// is mounted read-only from `cache`. Returns the content directory to mount.
-fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, RebuildError> {
+/// An offline build's npm cache, in the build home's `.npm`, so that the build never writes to
+/// `cache`: the index is copied (npm writes to it even offline); in the sandbox the content is
+/// mounted read-only from `cache` (the returned directory), and without one, where nothing can be
+/// mounted read-only, it is copied too.
+fn seed_cache(cache: &Path, host_home: &Path, sandboxed: bool) -> Result<Option<PathBuf>, RebuildError> {
     let source = cache.join("_cacache");
     let target = host_home.join(".npm/_cacache");
     let index = source.join("index-v5");
@@ -513,6 +607,10 @@ fn seed_cache(cache: &Path, host_home: &Path) -> Result<Option<PathBuf>, Rebuild
     }
     let content = source.join("content-v2");
     if !content.is_dir() {
+        return Ok(None);
+    }
+    if !sandboxed {
+        copy_dir(&content, &target.join("content-v2"))?;
         return Ok(None);
     }
     let mount_point = target.join("content-v2");
@@ -535,41 +633,100 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), RebuildError> {
     Ok(())
 }
 
-/// GitHub's step files: `GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`.
+/// GitHub's step files (`GITHUB_ENV`, `GITHUB_PATH`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`) of one
+/// step: a fresh directory of empty files in provdiff's part of the rebuild's directory, mounted
+/// where the runner keeps them; read back only as the regular files they were made, never through
+/// a link the build put in their place.
 struct StepFiles {
-    host_env: PathBuf,
-    host_path: PathBuf,
-    inside_env: String,
-    inside_path: String,
-    inside_output: String,
-    inside_summary: String,
+    host_dir: PathBuf,
+    /// Where the build sees `host_dir`.
+    inside_dir: String,
+    index: usize,
 }
 
 impl StepFiles {
-    fn create(host_dir: &str, inside_temp: &str, index: usize) -> Result<Self, RebuildError> {
-        let name = |kind: &str| format!("{kind}_{index}");
-        for kind in ["set_env", "add_path", "set_output", "step_summary"] {
-            let path = Path::new(host_dir).join(name(kind));
-            fs_err::write(&path, "").map_err(io_error(&path))?;
+    const VARIABLES: [(&'static str, &'static str); 4] = [
+        ("GITHUB_ENV", "set_env"),
+        ("GITHUB_PATH", "add_path"),
+        ("GITHUB_OUTPUT", "set_output"),
+        ("GITHUB_STEP_SUMMARY", "step_summary"),
+    ];
+    /// The most of a step file read back.
+    const MAX_BYTES: u64 = 16 << 20;
+
+    /// `inside_dir`: where the sandbox shows the directory; `None` without a sandbox (the build
+    /// then uses the host's paths).
+    fn create(steps_dir: &Path, inside_dir: Option<&str>, index: usize) -> Result<Self, RebuildError> {
+        let host_dir = steps_dir.join(index.to_string());
+        fs_err::create_dir(&host_dir).map_err(io_error(&host_dir))?;
+        let files = Self {
+            inside_dir: inside_dir.map_or_else(|| host_dir.to_string_lossy().into_owned(), str::to_string),
+            host_dir,
+            index,
+        };
+        for (_, kind) in Self::VARIABLES {
+            let path = files.host(kind);
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(io_error(&path))?;
         }
-        let inside = |kind: &str| format!("{inside_temp}/_runner_file_commands/{}", name(kind));
-        Ok(Self {
-            host_env: Path::new(host_dir).join(name("set_env")),
-            host_path: Path::new(host_dir).join(name("add_path")),
-            inside_env: inside("set_env"),
-            inside_path: inside("add_path"),
-            inside_output: inside("set_output"),
-            inside_summary: inside("step_summary"),
-        })
+        Ok(files)
     }
 
-    /// The variables and `PATH` entries the step added.
-    fn read(&self) -> Result<(BTreeMap<String, String>, Vec<String>), RebuildError> {
-        let env = fs_err::read_to_string(&self.host_env).map_err(io_error(&self.host_env))?;
-        let path = fs_err::read_to_string(&self.host_path).map_err(io_error(&self.host_path))?;
-        let paths = path.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
-        Ok((parse_env_file(&env), paths))
+    fn name(&self, kind: &str) -> String {
+        format!("{kind}_{}", self.index)
     }
+
+    fn host(&self, kind: &str) -> PathBuf {
+        self.host_dir.join(self.name(kind))
+    }
+
+    /// The path the build is given for one of the files.
+    fn inside(&self, kind: &str) -> String {
+        format!("{}/{}", self.inside_dir, self.name(kind))
+    }
+
+    /// The bind mount that shows the directory to the step: `(host, inside)`.
+    fn mount(&self) -> Option<(PathBuf, String)> {
+        (self.inside_dir != self.host_dir.to_string_lossy()).then(|| (self.host_dir.clone(), self.inside_dir.clone()))
+    }
+
+    /// What the step added (see [`StepOutput`]).
+    fn read(&self, origin: &str) -> Result<StepOutput, RebuildError> {
+        let mut refused = Vec::new();
+        let mut read = |variable: &str, kind: &str| -> Result<String, RebuildError> {
+            let path = self.host(kind);
+            let meta = match fs_err::symlink_metadata(&path) {
+                Ok(meta) => meta,
+                // Removed: nothing to add, as on GitHub.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+                Err(error) => return Err(RebuildError::Io { path, source: error }),
+            };
+            if !meta.is_file() {
+                refused.push(format!("{origin} replaced {variable} with a link or another non-file; not read"));
+                return Ok(String::new());
+            }
+            if meta.len() > Self::MAX_BYTES {
+                refused.push(format!("{origin} wrote {} bytes to {variable}, more than is read", meta.len()));
+                return Ok(String::new());
+            }
+            let bytes = fs_err::read(&path).map_err(io_error(&path))?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        let env = read("GITHUB_ENV", "set_env")?;
+        let path = read("GITHUB_PATH", "add_path")?;
+        let paths = path.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
+        Ok(StepOutput { env: parse_env_file(&env), paths, refused })
+    }
+}
+
+/// What a step wrote to its GitHub files.
+struct StepOutput {
+    /// `GITHUB_ENV`'s variables.
+    env: BTreeMap<String, String>,
+    /// `GITHUB_PATH`'s directories.
+    paths: Vec<String>,
+    /// What was not read (a file the step replaced with a link, a FIFO or something huge), to
+    /// report as refused.
+    refused: Vec<String>,
 }
 
 /// `NAME=value` lines and `NAME<<DELIMITER` blocks, as GitHub reads `GITHUB_ENV`.
@@ -590,7 +747,6 @@ fn parse_env_file(text: &str) -> BTreeMap<String, String> {
             env.insert(name.to_string(), value.to_string());
         }
     }
-    env.retain(|name, _| !name.is_empty() && !name.eq_ignore_ascii_case("PATH") && !name.starts_with("NODE_OPTIONS"));
     env
 }
 
@@ -624,7 +780,98 @@ mod tests {
         assert_eq!(env["B"], "x=y");
         assert_eq!(env["MULTI"], "line 1\nline 2");
         assert_eq!(env["C"], "3");
-        assert!(!env.contains_key("PATH"), "PATH changes only through GITHUB_PATH");
+        let (kept, ignored) = environment::partition(env, "step 1 through GITHUB_ENV");
+        assert!(!kept.contains_key("PATH"), "PATH changes only through GITHUB_PATH");
+        assert_eq!(ignored[0].name, "PATH");
+    }
+
+    #[test]
+    fn no_process_outside_the_sandbox_gets_the_step_s_variables() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let bubblewrap = Bubblewrap {
+            program: "bwrap".into(),
+            host_home: "/tmp/r/home".into(),
+            layout: layout.clone(),
+            masks: Masks::default(),
+            init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
+            socket_dir: None,
+            control_dir: "/tmp/r/control".into(),
+            cache_content: None,
+            tools: tools::ToolExposure::default(),
+            tmp_size: 1 << 20,
+        };
+        let options = RebuildOptions {
+            sandbox: SandboxChoice::Bubblewrap { program: "bwrap".into() },
+            registries: vec![],
+            ca_file: None,
+            credential_files: vec![],
+            offline: true,
+            npm_cache: None,
+            timeout: Duration::from_secs(1),
+            memory: 1 << 20,
+            init: bubblewrap.init.clone(),
+        };
+        let step = PlanStep {
+            origin: "step 2".into(),
+            script: "true".into(),
+            shell: Shell::Sh,
+            dir: String::new(),
+            env: BTreeMap::from([("LD_PRELOAD".to_string(), "/x.so".to_string())]),
+            npm_bin_path: false,
+        };
+        let env_file = EnvFile { as_init_sees_it: PathBuf::from(format!("{CONTROL_DIR}/env-1")) };
+        for sandbox in [Some(&bubblewrap), None] {
+            let place = Place { inside_dir: &layout.workspace, host_dir: Path::new("/tmp"), step_files: None };
+            let command = step_command(sandbox, &options, &place, &step, &env_file, false);
+            assert_eq!(command.get_envs().count(), 0, "the environment starts empty and stays so");
+            let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+            assert!(args.join(" ").contains("--env-file /run/provdiff/control/env-1 -- sh -e -c true"), "{args:?}");
+            assert!(!args.iter().any(|arg| arg.contains("LD_PRELOAD")));
+        }
+    }
+
+    #[test]
+    fn every_package_manager_is_pointed_at_the_registries() {
+        let layout = Layout::new("/home/runner", "https://github.com/o/r");
+        let plan = BuildPlan {
+            source: crate::plan::PlanSource::Lifecycle { reason: String::new() },
+            package_manager: crate::plan::PackageManager {
+                kind: crate::plan::PackageManagerKind::YarnBerry,
+                version: None,
+                detected_by: String::new(),
+            },
+            lockfile: None,
+            node: None,
+            npm: None,
+            steps: vec![],
+            env: BTreeMap::new(),
+            findings: vec![],
+        };
+        let options = RebuildOptions {
+            sandbox: SandboxChoice::Bubblewrap { program: "bwrap".into() },
+            registries: vec![
+                RegistryUrl { scope: None, url: "http://127.0.0.1:4873/npm/".into() },
+                RegistryUrl { scope: Some("@corp".into()), url: "https://npm.corp.test/".into() },
+            ],
+            ca_file: Some("/etc/corp-ca.pem".into()),
+            credential_files: vec![],
+            offline: false,
+            npm_cache: None,
+            timeout: Duration::from_secs(1),
+            memory: 1 << 20,
+            init: vec![],
+        };
+        let env = base_env(&plan, &options, &layout, &[]);
+        let get = |name: &str| env.get(name).map(String::as_str);
+        assert_eq!(get("npm_config_registry"), Some("http://127.0.0.1:4873/npm/"));
+        assert_eq!(get("npm_config_@corp:registry"), Some("https://npm.corp.test/"));
+        assert_eq!(get("YARN_NPM_REGISTRY_SERVER"), Some("http://127.0.0.1:4873/npm"));
+        assert_eq!(get("YARN_UNSAFE_HTTP_WHITELIST"), Some("127.0.0.1"));
+        assert_eq!(get("NODE_EXTRA_CA_CERTS"), Some("/etc/corp-ca.pem"));
+        assert_eq!(get("COREPACK_NPM_REGISTRY"), Some("http://127.0.0.1:4873/npm"));
+        // Berry fails on settings its version does not know: only those every berry has.
+        let yarn: Vec<&String> = env.keys().filter(|name| name.starts_with("YARN_")).collect();
+        assert_eq!(yarn, ["YARN_NPM_REGISTRY_SERVER", "YARN_UNSAFE_HTTP_WHITELIST"]);
     }
 
     #[test]

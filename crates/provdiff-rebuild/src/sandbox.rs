@@ -4,11 +4,17 @@
 //!
 //! Layout inside: `/` read-only; fresh `/tmp`, `/var/tmp`, `/run` and `/home`; the user's home
 //! and `/root` replaced by empty directories nobody may enter (mode 000, and every capability
-//! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`
-//! replaced by `/dev/null`; the build's home (`/home/runner`, holding the checkout at
-//! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; the proxy
-//! socket's directory at `/run/provdiff/sock`. New PID, IPC, UTS, cgroup, user and network
+//! dropped, so root in the sandbox cannot enter them either); `/etc/shadow` and `/etc/gshadow`,
+//! the SSH agent's socket and the npm configuration files provdiff read (which may hold
+//! credentials) replaced by an empty read-only file; the build's home (`/home/runner`, holding the checkout at
+//! `/home/runner/work/NAME/NAME`) writable; the provdiff binary at `/run/provdiff/init`; provdiff's
+//! control files (the steps' environment files) read-only at `/run/provdiff/control`; the proxy
+//! socket's directory read-only at `/run/provdiff/sock`; each step's own directory of GitHub step
+//! files (`GITHUB_ENV`, …) writable where the runner keeps them. New PID, IPC, UTS, cgroup, user and network
 //! namespaces; the build dies with provdiff.
+//!
+//! bubblewrap itself runs on the host with an empty environment: nothing the build chose is ever
+//! in the environment of a process outside the sandbox (see `environment`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,22 +24,30 @@ use std::time::{Duration, Instant};
 use crate::init::InitArgs;
 use crate::plan::Layout;
 use crate::process;
+use crate::tools::ToolExposure;
 
 pub(crate) const INIT_PATH: &str = "/run/provdiff/init";
 pub(crate) const SOCKET_DIR: &str = "/run/provdiff/sock";
+pub(crate) const CONTROL_DIR: &str = "/run/provdiff/control";
+/// The name of [`Bubblewrap::empty_file`] in the control directory.
+pub(crate) const EMPTY_FILE: &str = "empty";
+/// Replaced by empty file systems.
+const FRESH_DIRS: [&str; 4] = ["/tmp", "/var/tmp", "/run", "/home"];
 
 /// What the sandbox hides, as paths a build might try.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Masks {
     /// Replaced by directories nobody may enter.
     pub dirs: Vec<PathBuf>,
-    /// Replaced by `/dev/null`.
+    /// Replaced by an empty file.
     pub files: Vec<PathBuf>,
 }
 
 impl Masks {
-    /// The user's home, `/root`, and the system's password hashes.
-    pub fn for_this_machine(layout: &Layout) -> Self {
+    /// The user's home, `/root`, the system's password hashes, the SSH agent's socket
+    /// (`SSH_AUTH_SOCK`), and `credential_files` (the npm configuration files provdiff read, say:
+    /// a project `.npmrc`, a global `npmrc`, a `userconfig` outside the home).
+    pub fn for_this_machine(layout: &Layout, credential_files: &[PathBuf]) -> Self {
         let mut dirs = Vec::new();
         let inside_home = Path::new(&layout.home);
         for dir in std::env::var_os("HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/root")]) {
@@ -47,12 +61,39 @@ impl Masks {
                 dirs.push(dir);
             }
         }
-        let files = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
+        let mut files: Vec<PathBuf> = Vec::new();
+        let agent = std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from);
+        let candidates = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
             .iter()
             .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .collect();
+            .chain(agent.filter(|path| path.is_absolute()))
+            .chain(credential_files.iter().cloned());
+        for file in candidates {
+            // A link's target is hidden by a mount over the link; its own path is hidden too.
+            let canonical = fs_err::canonicalize(&file).ok();
+            for path in [Some(file), canonical].into_iter().flatten() {
+                if fs_err::symlink_metadata(&path).is_ok_and(|meta| !meta.is_dir()) && !files.contains(&path) {
+                    files.push(path);
+                }
+            }
+        }
         Self { dirs, files }
+    }
+
+    /// Whether the sandbox already hides `path` without a mount of its own: it is under a masked
+    /// directory or one of the fresh ones, and no tool shown there shows it again.
+    fn hides(&self, path: &Path, tools: &ToolExposure) -> bool {
+        let under = |dir: &Path| path.starts_with(dir);
+        (self.dirs.iter().any(|dir| under(dir)) || FRESH_DIRS.iter().any(|dir| under(Path::new(dir))))
+            && !tools.binds.iter().any(|bind| under(bind))
+    }
+
+    /// Every directory the sandbox replaces: the masked ones and the fresh `/tmp`, `/var/tmp`,
+    /// `/run` and `/home`.
+    pub fn hidden_roots(&self) -> Vec<PathBuf> {
+        let mut roots = self.dirs.clone();
+        roots.extend(FRESH_DIRS.iter().map(PathBuf::from));
+        roots
     }
 
     /// Whether a line of build output mentions a hidden path.
@@ -73,17 +114,28 @@ pub(crate) struct Bubblewrap {
     pub init: Vec<OsString>,
     /// The proxy socket's directory on the host, when the build may reach the registry.
     pub socket_dir: Option<PathBuf>,
+    /// provdiff's control files on the host (the steps' environment files), mounted read-only
+    /// at [`CONTROL_DIR`].
+    pub control_dir: PathBuf,
     /// An npm cache's `content-v2` to mount read-only in the build's cache (offline builds).
     pub cache_content: Option<PathBuf>,
-    /// Directories of tools (Node.js installed under a home, say) to show read-only again.
-    pub tool_dirs: Vec<PathBuf>,
+    /// What to show again of tools that live in hidden directories (a Node.js under the home).
+    pub tools: ToolExposure,
     /// The size of the fresh `/tmp`.
     pub tmp_size: u64,
 }
 
 impl Bubblewrap {
-    /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside).
-    pub fn command(&self, cwd: &str, init: &InitArgs) -> Command {
+    /// The empty, read-only file in the control directory that hidden files are replaced by (a
+    /// regular file, so that a program reading one finds it empty, as if there were nothing to
+    /// configure, rather than failing on a device the sandbox forbids).
+    pub fn empty_file(&self) -> PathBuf {
+        self.control_dir.join(EMPTY_FILE)
+    }
+
+    /// A bubblewrap command running `init` in the sandbox, in `cwd` (a path inside), with the
+    /// step's own directory of GitHub step files (`(host, inside)`) mounted writable.
+    pub fn command(&self, cwd: &str, init: &InitArgs, step_files: Option<&(PathBuf, String)>) -> Command {
         let mut command = Command::new(&self.program);
         command.env_clear();
         let mut args: Vec<OsString> = Vec::new();
@@ -95,13 +147,13 @@ impl Bubblewrap {
         for dir in &self.masks.dirs {
             // A tool installed under a hidden home must stay reachable: its home is then empty
             // but enterable, holding only the tool.
-            let perms = if self.tool_dirs.iter().any(|tool| tool.starts_with(dir)) { "0755" } else { "0000" };
+            let perms = if self.tools.shows_something_in(dir) { "0755" } else { "0000" };
             args.extend(["--perms".into(), perms.into(), "--tmpfs".into(), dir.clone().into_os_string()]);
         }
-        for file in &self.masks.files {
-            args.extend(["--ro-bind".into(), "/dev/null".into(), file.clone().into_os_string()]);
-        }
         args.extend(["--bind".into(), self.host_home.clone().into_os_string(), OsString::from(&self.layout.home)]);
+        if let Some((host, inside)) = step_files {
+            args.extend(["--bind".into(), host.clone().into_os_string(), inside.into()]);
+        }
         if let Some(content) = &self.cache_content {
             let inside = format!("{}/.npm/_cacache/content-v2", self.layout.home);
             args.extend(["--ro-bind".into(), content.clone().into_os_string(), inside.into()]);
@@ -109,11 +161,22 @@ impl Bubblewrap {
         if let Some(program) = self.init.first() {
             args.extend(["--ro-bind".into(), program.clone(), INIT_PATH.into()]);
         }
+        args.extend(["--ro-bind".into(), self.control_dir.clone().into_os_string(), CONTROL_DIR.into()]);
+        // Read-only: connecting needs no write, and the build must not replace the socket.
         if let Some(dir) = &self.socket_dir {
-            args.extend(["--bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
+            args.extend(["--ro-bind".into(), dir.clone().into_os_string(), SOCKET_DIR.into()]);
         }
-        for dir in &self.tool_dirs {
-            args.extend(["--ro-bind".into(), dir.clone().into_os_string(), dir.clone().into_os_string()]);
+        for path in &self.tools.binds {
+            args.extend(["--ro-bind".into(), path.clone().into_os_string(), path.clone().into_os_string()]);
+        }
+        for (target, link) in &self.tools.links {
+            args.extend(["--symlink".into(), target.clone().into_os_string(), link.clone().into_os_string()]);
+        }
+        // Last, so that nothing shown above shows them again.
+        for file in self.masks.files.iter().chain(&self.tools.hidden_files) {
+            if !self.masks.hides(file, &self.tools) {
+                args.extend(["--ro-bind".into(), self.empty_file().into_os_string(), file.clone().into_os_string()]);
+            }
         }
         args.extend(["--chdir".into(), cwd.into(), "--".into(), INIT_PATH.into()]);
         args.extend(self.init.iter().skip(1).cloned());
@@ -124,7 +187,8 @@ impl Bubblewrap {
 
     /// Starts the sandbox once with nothing to run: `Err` says why it cannot be used.
     pub fn probe(&self) -> Result<(), String> {
-        let command = self.command("/", &InitArgs { memory: None, proxy_socket: None, command: Vec::new() });
+        let probe = InitArgs { memory: None, proxy_socket: None, env_file: None, command: Vec::new() };
+        let command = self.command("/", &probe, None);
         match process::run(command, Instant::now() + Duration::from_secs(60)) {
             Ok(finished) if finished.exit.success() => Ok(()),
             Ok(finished) => {
@@ -155,7 +219,7 @@ mod tests {
     #[test]
     fn the_build_home_is_never_masked_and_output_is_matched_against_masks() {
         let layout = Layout::new("/home/runner", "https://github.com/o/r");
-        let masks = Masks::for_this_machine(&layout);
+        let masks = Masks::for_this_machine(&layout, &[]);
         assert!(masks.dirs.contains(&PathBuf::from("/root")));
         assert!(!masks.dirs.iter().any(|dir| Path::new("/home/runner").starts_with(dir)));
         assert!(masks.mentioned_in("cat: /root/.npmrc: Permission denied"));
@@ -169,22 +233,33 @@ mod tests {
             program: "bwrap".into(),
             host_home: "/tmp/r/home".into(),
             layout,
-            masks: Masks { dirs: vec!["/root".into()], files: vec!["/etc/shadow".into()] },
+            masks: Masks {
+                dirs: vec!["/root".into()],
+                files: vec!["/etc/shadow".into(), "/root/.npmrc".into(), "/srv/project/.npmrc".into()],
+            },
             init: vec!["/usr/bin/provdiff".into(), "__rebuild-init".into()],
             socket_dir: Some("/tmp/r/sock".into()),
+            control_dir: "/tmp/r/control".into(),
             cache_content: None,
-            tool_dirs: vec![],
+            tools: ToolExposure::default(),
             tmp_size: 1 << 30,
         };
-        let init = InitArgs { memory: Some(10), proxy_socket: None, command: vec!["sh".into()] };
-        let command = sandbox.command("/home/runner/work/r/r", &init);
+        let init = InitArgs { memory: Some(10), proxy_socket: None, env_file: None, command: vec!["sh".into()] };
+        let files = (PathBuf::from("/tmp/r/steps/1"), "/home/runner/work/_temp/_runner_file_commands".to_string());
+        let command = sandbox.command("/home/runner/work/r/r", &init, Some(&files));
         let args: Vec<String> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         let text = args.join(" ");
         assert!(text.starts_with("--die-with-parent --new-session --unshare-all --cap-drop ALL --ro-bind / /"));
         assert!(text.contains("--perms 0000 --tmpfs /root"));
-        assert!(text.contains("--ro-bind /dev/null /etc/shadow"));
-        assert!(text.contains("--bind /tmp/r/home /home/runner"));
+        assert!(text.contains("--ro-bind /tmp/r/control/empty /etc/shadow"));
+        assert!(text.contains("--ro-bind /tmp/r/control/empty /srv/project/.npmrc"));
+        assert!(!text.contains("/root/.npmrc"), "hidden already, with /root");
+        assert!(text.contains(
+            "--bind /tmp/r/home /home/runner --bind /tmp/r/steps/1 /home/runner/work/_temp/_runner_file_commands"
+        ));
+        assert!(text.contains("--ro-bind /tmp/r/sock /run/provdiff/sock"));
         assert!(text.contains("--ro-bind /usr/bin/provdiff /run/provdiff/init"));
+        assert!(text.contains("--ro-bind /tmp/r/control /run/provdiff/control"));
         assert!(text.ends_with("--chdir /home/runner/work/r/r -- /run/provdiff/init __rebuild-init --memory 10 -- sh"));
         assert_eq!(command.get_envs().count(), 0, "the environment starts empty");
     }

@@ -2,7 +2,11 @@
 //!
 //! - `tarballs/sha512/XX/HEX.tgz`: tarballs by their SHA-512, hashed again on every read.
 //! - `attestations/NAME@VERSION/HEX.entry`: the registry's attestations response for a version
-//!   whose tarball has SHA-512 `HEX` (or the fact that it has none).
+//!   whose tarball has SHA-512 `HEX`, written only once the caller accepted it (its provenance
+//!   verified); a response nobody accepted is never kept, so the next run asks again.
+//! - `attestations/NAME@VERSION/HEX.absent-URLHASH.entry`: that the attestations URL (a registry's)
+//!   answered 404 for that version, for offline runs only: online, a 404 is always asked again, and
+//!   one registry's 404 never stands for another's answer.
 //! - `packuments/KEY.entry`: packuments by URL and `Accept`, with their `ETag`/`Last-Modified`
 //!   and fetch time.
 //!
@@ -73,11 +77,12 @@ pub(crate) struct CachedDocument {
     pub fetched: SystemTime,
 }
 
-/// A cached attestations response.
+/// A cached attestations response that the caller accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CachedAttestations {
-    Present { url: String, body: Vec<u8> },
-    Absent { url: String },
+pub(crate) struct AcceptedAttestations {
+    /// Where it was fetched from.
+    pub url: String,
+    pub body: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +94,10 @@ struct Header {
     url: Option<String>,
     #[serde(default)]
     absent: bool,
+    /// An attestations response the caller accepted. Entries an older provdiff wrote lack it:
+    /// it cached every response, accepted or not, so those are not trusted.
+    #[serde(default)]
+    accepted: bool,
     #[serde(default)]
     etag: Option<String>,
     #[serde(default)]
@@ -142,24 +151,35 @@ impl Cache {
         Ok(path)
     }
 
-    fn attestations_path(&self, name: &str, version: &str, sha512: &Sha512) -> PathBuf {
+    fn attestations_dir(&self, name: &str, version: &str) -> PathBuf {
         let dir = format!("{}@{version}", name.replacen('/', "%2f", 1));
-        self.root.join("attestations").join(dir).join(format!("{}.entry", sha512.to_hex()))
+        self.root.join("attestations").join(dir)
     }
 
+    fn attestations_path(&self, name: &str, version: &str, sha512: &Sha512) -> PathBuf {
+        self.attestations_dir(name, version).join(format!("{}.entry", sha512.to_hex()))
+    }
+
+    fn absence_path(&self, name: &str, version: &str, sha512: &Sha512, url: &str) -> PathBuf {
+        let url_hash = Sha512::digest(url.as_bytes()).to_hex();
+        self.attestations_dir(name, version).join(format!("{}.absent-{}.entry", sha512.to_hex(), &url_hash[..32]))
+    }
+
+    /// The attestations response accepted for `name@version` with this tarball digest.
     pub(crate) fn read_attestations(
         &self,
         name: &str,
         version: &str,
         sha512: &Sha512,
-    ) -> Result<Lookup<CachedAttestations>, CacheError> {
+    ) -> Result<Lookup<AcceptedAttestations>, CacheError> {
         let path = self.attestations_path(name, version, sha512);
         let key = format!("{name}@{version} {}", sha512.to_hex());
         Ok(match read_entry(&path, &key)? {
-            Lookup::Hit((header, body)) => match (header.absent, header.url) {
-                (true, Some(url)) => Lookup::Hit(CachedAttestations::Absent { url }),
-                (false, Some(url)) => Lookup::Hit(CachedAttestations::Present { url, body }),
-                (_, None) => {
+            Lookup::Hit((header, body)) => match (header.absent, header.accepted, header.url) {
+                (false, true, Some(url)) => Lookup::Hit(AcceptedAttestations { url, body }),
+                // What an older provdiff kept without asking the caller (any response, a 404 for
+                // every registry at once): not trusted.
+                _ => {
                     remove(&path);
                     Lookup::Corrupt
                 }
@@ -169,30 +189,52 @@ impl Cache {
         })
     }
 
+    /// Keeps an attestations response the caller accepted.
     pub(crate) fn write_attestations(
         &self,
         name: &str,
         version: &str,
         sha512: &Sha512,
-        entry: &CachedAttestations,
+        entry: &AcceptedAttestations,
     ) -> Result<(), CacheError> {
         let path = self.attestations_path(name, version, sha512);
         let key = format!("{name}@{version} {}", sha512.to_hex());
-        let (url, body, absent) = match entry {
-            CachedAttestations::Present { url, body } => (url, body.as_slice(), false),
-            CachedAttestations::Absent { url } => (url, &[][..], true),
-        };
-        let header = Header {
-            key,
-            sha512: String::new(),
-            len: 0,
-            url: Some(url.clone()),
-            absent,
-            etag: None,
-            last_modified: None,
-            fetched: now_secs(),
-        };
-        write_entry(&path, header, body)
+        let header = Header { accepted: true, ..attestations_header(key, &entry.url, false) };
+        write_entry(&path, header, &entry.body)
+    }
+
+    /// Whether `url` answered 404 for `name@version` with this tarball digest.
+    pub(crate) fn read_absence(
+        &self,
+        name: &str,
+        version: &str,
+        sha512: &Sha512,
+        url: &str,
+    ) -> Result<Lookup<()>, CacheError> {
+        let path = self.absence_path(name, version, sha512, url);
+        let key = format!("{name}@{version} {} absent at {url}", sha512.to_hex());
+        Ok(match read_entry(&path, &key)? {
+            Lookup::Hit((header, _)) if header.absent && header.url.as_deref() == Some(url) => Lookup::Hit(()),
+            Lookup::Hit(_) => {
+                remove(&path);
+                Lookup::Corrupt
+            }
+            Lookup::Miss => Lookup::Miss,
+            Lookup::Corrupt => Lookup::Corrupt,
+        })
+    }
+
+    /// Records that `url` answered 404 for `name@version` with this tarball digest.
+    pub(crate) fn write_absence(
+        &self,
+        name: &str,
+        version: &str,
+        sha512: &Sha512,
+        url: &str,
+    ) -> Result<(), CacheError> {
+        let path = self.absence_path(name, version, sha512, url);
+        let key = format!("{name}@{version} {} absent at {url}", sha512.to_hex());
+        write_entry(&path, attestations_header(key, url, true), &[])
     }
 
     fn packument_path(&self, key: &str) -> PathBuf {
@@ -223,11 +265,26 @@ impl Cache {
             len: 0,
             url: Some(url.to_string()),
             absent: false,
+            accepted: false,
             etag: document.etag.clone(),
             last_modified: document.last_modified.clone(),
             fetched,
         };
         write_entry(&self.packument_path(&key), header, &document.body)
+    }
+}
+
+fn attestations_header(key: String, url: &str, absent: bool) -> Header {
+    Header {
+        key,
+        sha512: String::new(),
+        len: 0,
+        url: Some(url.to_string()),
+        absent,
+        accepted: false,
+        etag: None,
+        last_modified: None,
+        fetched: now_secs(),
     }
 }
 
@@ -350,9 +407,16 @@ mod tests {
         let cache = Cache::new(dir.path()).unwrap();
         let sha = Sha512::digest(b"tgz");
         let entry =
-            CachedAttestations::Present { url: "http://127.0.0.1:9/x".into(), body: b"{\"attestations\":[]}".to_vec() };
+            AcceptedAttestations { url: "http://127.0.0.1:9/x".into(), body: b"{\"attestations\":[]}".to_vec() };
         cache.write_attestations("@s/n", "1.0.0", &sha, &entry).unwrap();
         assert_eq!(cache.read_attestations("@s/n", "1.0.0", &sha).unwrap(), Lookup::Hit(entry));
+        assert_eq!(cache.read_attestations("@s/n", "1.0.1", &sha).unwrap(), Lookup::Miss);
+
+        // A 404 is kept per attestations URL, apart from accepted responses.
+        let (mirror, registry) = ("http://127.0.0.1:9/a", "http://127.0.0.1:8/a");
+        cache.write_absence("@s/n", "1.0.1", &sha, mirror).unwrap();
+        assert_eq!(cache.read_absence("@s/n", "1.0.1", &sha, mirror).unwrap(), Lookup::Hit(()));
+        assert_eq!(cache.read_absence("@s/n", "1.0.1", &sha, registry).unwrap(), Lookup::Miss);
         assert_eq!(cache.read_attestations("@s/n", "1.0.1", &sha).unwrap(), Lookup::Miss);
 
         // A truncated entry (as a crash mid-write without the rename would leave) is refused and removed.
@@ -361,6 +425,31 @@ mod tests {
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert_eq!(cache.read_attestations("@s/n", "1.0.0", &sha).unwrap(), Lookup::Corrupt);
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn what_an_older_provdiff_kept_without_asking_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path()).unwrap();
+        let sha = Sha512::digest(b"tgz");
+        let path = cache.attestations_path("n", "1.0.0", &sha);
+        let key = format!("n@1.0.0 {}", sha.to_hex());
+        // A 404 kept for every registry at once, and a response kept whether accepted or not, as
+        // they were written before (no `accepted` field).
+        for (absent, body) in [(true, &b""[..]), (false, &b"{\"attestations\":[]}"[..])] {
+            let mut line = serde_json::json!({
+                "key": key, "sha512": Sha512::digest(body).to_hex(), "len": body.len(),
+                "url": "http://127.0.0.1:9/a", "absent": absent, "fetched": 0
+            })
+            .to_string()
+            .into_bytes();
+            line.push(b'\n');
+            line.extend_from_slice(body);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, line).unwrap();
+            assert_eq!(cache.read_attestations("n", "1.0.0", &sha).unwrap(), Lookup::Corrupt);
+            assert!(!path.exists());
+        }
     }
 
     #[test]

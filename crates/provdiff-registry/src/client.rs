@@ -10,7 +10,7 @@ use provdiff_core::Sha512;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::cache::{Cache, CacheError, CachedAttestations, CachedDocument, Lookup};
+use crate::cache::{AcceptedAttestations, Cache, CacheError, CachedDocument, Lookup};
 use crate::config::{ConfigSource, RegistryConfig};
 use crate::http::{FetchError, Get, Http, HttpOptions, MemorySink, display_url};
 use crate::packument::{Dist, Lack, VersionEntry, version_entry};
@@ -243,7 +243,8 @@ impl Client {
     /// The tarball is hashed while it downloads and compared with `dist.integrity` before it is
     /// kept or returned: a mismatch or a cut-short download is an error and leaves nothing in the
     /// cache. The tarball and the attestations are fetched concurrently. A 404 for the
-    /// attestations is [`Attestations::Absent`], not an error. The signature report is data: a
+    /// attestations is [`Attestations::Absent`], not an error. The attestations come from the
+    /// cache only if an earlier run accepted them ([`Client::keep_attestations`]). The signature report is data: a
     /// missing or failing registry signature does not fail the call.
     pub async fn package_version(&self, spec: &PackageSpec) -> Result<PackageVersion, Error> {
         let (version, ()) = self.package_version_with(spec, |_, _| async {}).await?;
@@ -283,14 +284,10 @@ impl Client {
         };
         let (tarball, tarball_path, integrity, tarball_origin) = tarball;
         let (attestations, attestations_origin) = attestations;
-        if attestations_origin == Origin::Network {
-            let entry = match &attestations {
-                Attestations::Present { url, body } => {
-                    CachedAttestations::Present { url: url.clone(), body: body.clone() }
-                }
-                Attestations::Absent { url, .. } => CachedAttestations::Absent { url: url.clone() },
-            };
-            self.cache.write_attestations(spec.name.as_str(), &spec.version, &integrity, &entry)?;
+        // A response is kept only once the caller accepts it (`keep_attestations`); a 404 is
+        // remembered for offline runs against this registry, and asked again online.
+        if let (Origin::Network, Attestations::Absent { url, .. }) = (attestations_origin, &attestations) {
+            self.cache.write_absence(spec.name.as_str(), &spec.version, &integrity, url)?;
         }
 
         let (published, publish_time_known) = self.publish_time(spec, &entry, full, &packument_url, &registry).await?;
@@ -321,6 +318,25 @@ impl Client {
             },
         };
         Ok((version, hook))
+    }
+
+    /// Keeps `version`'s attestations response in the cache, for later runs (offline ones
+    /// included) to use without asking the registry. Call it once the response is checked and
+    /// accepted (its provenance verified): a response that is never kept is asked for again,
+    /// so one bad answer (`{"attestations":[]}`, a mirror's partial copy) cannot stick.
+    pub fn keep_attestations(&self, version: &PackageVersion) -> Result<(), Error> {
+        if let (Origin::Network, Attestations::Present { url, body }) =
+            (version.origins.attestations, &version.attestations)
+        {
+            let entry = AcceptedAttestations { url: url.clone(), body: body.clone() };
+            self.cache.write_attestations(
+                version.spec.name.as_str(),
+                &version.spec.version,
+                &version.integrity,
+                &entry,
+            )?;
+        }
+        Ok(())
     }
 
     /// The version's entry, from the abbreviated packument when it has what is needed, else from
@@ -519,8 +535,8 @@ impl Client {
         Ok((bytes, path, actual, Origin::Network))
     }
 
-    /// The attestations response. Cached entries are found by any digest `dist.integrity` lists;
-    /// the caller caches a fetched response under the digest the tarball really has.
+    /// The attestations response: one accepted earlier (found by any digest `dist.integrity`
+    /// lists), else the registry's answer; offline, a 404 this registry gave earlier.
     async fn attestations(
         &self,
         spec: &PackageSpec,
@@ -531,17 +547,18 @@ impl Client {
         let shown = display_url(&url);
         let advertised = dist.attestations_url.is_some();
         for sha512 in &dist.sha512 {
-            match self.cache.read_attestations(spec.name.as_str(), &spec.version, sha512)? {
-                Lookup::Hit(CachedAttestations::Present { url, body }) => {
-                    return Ok((Attestations::Present { url, body }, Origin::Cache));
-                }
-                Lookup::Hit(CachedAttestations::Absent { url }) => {
-                    return Ok((Attestations::Absent { url, advertised }, Origin::Cache));
-                }
-                Lookup::Miss | Lookup::Corrupt => {}
+            if let Lookup::Hit(AcceptedAttestations { url, body }) =
+                self.cache.read_attestations(spec.name.as_str(), &spec.version, sha512)?
+            {
+                return Ok((Attestations::Present { url, body }, Origin::Cache));
             }
         }
         if self.options.offline {
+            for sha512 in &dist.sha512 {
+                if let Lookup::Hit(()) = self.cache.read_absence(spec.name.as_str(), &spec.version, sha512, &shown)? {
+                    return Ok((Attestations::Absent { url: shown, advertised }, Origin::Cache));
+                }
+            }
             return Err(Error::Offline { missing: vec![Missing::Attestations { spec: spec.to_string(), url: shown }] });
         }
         let request = Get {

@@ -146,7 +146,8 @@ async fn fetches_a_version_its_attestations_and_signatures_then_serves_them_from
     };
     let options = ClientOptions { npm_keys: keys(&instance, None), tarball_progress: Some(sink), ..fast() };
 
-    let fetched = fetch(&setup.client(options.clone())).await.unwrap();
+    let client = setup.client(options.clone());
+    let fetched = fetch(&client).await.unwrap();
     assert_eq!(fetched.tarball, version.tarball);
     // The download's progress counts up to the tarball's length, which the server announced.
     let reports = reports.lock().unwrap().clone();
@@ -180,8 +181,10 @@ async fn fetches_a_version_its_attestations_and_signatures_then_serves_them_from
     let verification =
         Verifier::new(&trust).unwrap().verify(&raw, &subject, &provdiff_attest::IdentityPolicy::default());
     assert!(verification.is_verified(), "{:?}", verification.findings);
+    client.keep_attestations(&fetched).unwrap();
 
-    // A second client on the same cache sends nothing for the tarball or the attestations.
+    // A second client on the same cache sends nothing for the tarball or the attestations, which
+    // were accepted and kept.
     let tarball_bytes = registry.bytes_sent_to(&version.tarball_path());
     let again = fetch(&setup.client(options)).await.unwrap();
     assert_eq!(again.tarball, version.tarball);
@@ -465,7 +468,8 @@ async fn offline_mode_reads_only_the_cache_and_lists_what_is_missing() {
     assert!(error.to_string().contains("the packument of @scope/widget"), "{error}");
     assert!(registry.requests().is_empty());
 
-    fetch(&setup.client(fast())).await.unwrap();
+    let client = setup.client(fast());
+    client.keep_attestations(&fetch(&client).await.unwrap()).unwrap();
     let before = registry.requests().len();
     let cached = fetch(&setup.client(offline.clone())).await.unwrap();
     assert_eq!(cached.tarball, version.tarball);
@@ -654,4 +658,84 @@ async fn a_cafile_is_loaded_and_a_bad_one_is_a_clear_error() {
 
     std::fs::write(cwd.join("ca.pem"), pem).unwrap();
     client().unwrap();
+}
+
+/// The attestations response of `version`, verified as `provdiff check` verifies it.
+fn verifies(instance: &SigstoreInstance, fetched: &PackageVersion) -> bool {
+    let trust = TrustMaterial::embedded()
+        .unwrap()
+        .with_trusted_root(&instance.trusted_root_json(), "test root")
+        .unwrap()
+        .with_npm_keys(&instance.npm_keys_json(), "test keys")
+        .unwrap();
+    let Some(body) = fetched.attestations.body() else { return false };
+    let Ok(raw) = parse_attestations(body, "registry") else { return false };
+    let subject = PackageSubject { name: NAME.into(), version: VERSION.into(), sha512: fetched.integrity };
+    Verifier::new(&trust).unwrap().verify(&raw, &subject, &provdiff_attest::IdentityPolicy::default()).is_verified()
+}
+
+#[tokio::test]
+async fn a_response_the_caller_did_not_accept_is_asked_for_again() {
+    let instance = SigstoreInstance::new();
+    let registry = TestRegistry::start();
+    let version = signed_version(&instance);
+    registry.publish(version.clone());
+    // Once, the registry (or something in between) answers with no attestations at all.
+    registry.serve(&version.attestations_path(), Resource::json(r#"{"attestations":[]}"#));
+    let setup = Setup::for_registry(&registry);
+    let options = ClientOptions { npm_keys: keys(&instance, None), ..fast() };
+
+    let first = fetch(&setup.client(options.clone())).await.unwrap();
+    assert_eq!(first.attestations.body(), Some(&br#"{"attestations":[]}"#[..]));
+    assert!(!verifies(&instance, &first), "nothing to accept");
+
+    // Later the real response is served: the next run asks for it instead of reading the cache.
+    registry.publish(version.clone());
+    let client = setup.client(options.clone());
+    let second = fetch(&client).await.unwrap();
+    assert_eq!(second.origins.attestations, Origin::Network);
+    assert!(verifies(&instance, &second));
+    assert_eq!(registry.requests_to(&version.attestations_path()).len(), 2);
+
+    // Once accepted and kept, it is served from the cache.
+    client.keep_attestations(&second).unwrap();
+    let third = fetch(&setup.client(options.clone())).await.unwrap();
+    assert_eq!(third.origins.attestations, Origin::Cache);
+    assert_eq!(third.attestations, second.attestations);
+    assert_eq!(registry.requests_to(&version.attestations_path()).len(), 2);
+}
+
+#[tokio::test]
+async fn a_mirror_without_attestations_does_not_hide_those_of_another_registry() {
+    let instance = SigstoreInstance::new();
+    let (mirror, registry) = (TestRegistry::start(), TestRegistry::start());
+    let version = signed_version(&instance);
+    // The mirror has the same tarball, but no attestations (404).
+    mirror.publish(TestVersion { attestations: None, ..version.clone() });
+    registry.publish(version.clone());
+    let (via_mirror, via_registry) = (Setup::for_registry(&mirror), Setup::for_registry(&registry));
+    let shared_cache = via_mirror.cache_dir();
+    let client = |setup: &Setup, options: ClientOptions| {
+        Client::new(setup.config_with_env(&[]), Cache::new(&shared_cache).unwrap(), options).unwrap()
+    };
+
+    let from_mirror = fetch(&client(&via_mirror, fast())).await.unwrap();
+    assert!(matches!(from_mirror.attestations, Attestations::Absent { .. }));
+    let from_registry = fetch(&client(&via_registry, fast())).await.unwrap();
+    assert_eq!(from_registry.origins.attestations, Origin::Network);
+    assert!(verifies(&instance, &from_registry), "{:?}", from_registry.attestations);
+
+    // Online, a 404 is asked again every time; offline, the cache remembers it for that registry only.
+    let again = fetch(&client(&via_mirror, fast())).await.unwrap();
+    assert_eq!(again.origins.attestations, Origin::Network);
+    assert_eq!(mirror.requests_to(&version.attestations_path()).len(), 2);
+    let offline = ClientOptions { offline: true, ..fast() };
+    let cached = fetch(&client(&via_mirror, offline.clone())).await.unwrap();
+    assert!(matches!(cached.attestations, Attestations::Absent { .. }));
+    match fetch(&client(&via_registry, offline.clone())).await.unwrap_err() {
+        Error::Offline { missing } => {
+            assert!(matches!(missing.as_slice(), [Missing::Attestations { .. }]), "{missing:?}")
+        }
+        other => panic!("the registry's attestations were never accepted, so not kept: {other:?}"),
+    }
 }
