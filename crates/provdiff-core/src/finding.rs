@@ -123,6 +123,12 @@ codes! {
         "The tarball holds the same path twice; extractors disagree on which copy wins.";
     TarSpecialEntry = "tar-special-entry", Mismatch,
         "The tarball holds a symlink, hard link or device entry, which npm pack never writes.";
+    TarHeaderSkipped = "tar-header-skipped", Mismatch,
+        "npm's tar reader skips a header block (bad checksum, no path, a link name on a file, a number it refuses) and reads the next block as a header; provdiff reads on as npm does.";
+    TarDirectoryData = "tar-directory-data", Mismatch,
+        "A directory entry declares data; npm reads that data as further entries, which other readers skip.";
+    TarHeaderAmbiguous = "tar-header-ambiguous", Mismatch,
+        "A tar header that tar readers interpret differently (lenient numbers, repeated or ignored pax keys, several extended headers, odd path components); provdiff reads it as npm does.";
     TarRootDirectory = "tar-root-directory", Info,
         "The tarball's top-level directory is not `package/` (older publishing tools).";
 
