@@ -140,7 +140,9 @@ codes! {
     TrailingNewlineDiffers = "trailing-newline-differs", Mismatch,
         "A text file is the source's but for the whitespace at its end (a final newline added or removed, blank lines or spaces after the last line).";
     ModeDiffers = "mode-differs", Mismatch,
-        "A file is executable in one tree and not in the other.";
+        "A file's permission bits in the package are not the ones the source gives (an executable bit, or any other).";
+    ModeSpecialBits = "mode-special-bits", Mismatch,
+        "A file in the package has the setuid, setgid or sticky bit, which npm pack never writes and npm install keeps.";
     OnlyInPackage = "only-in-package", Mismatch,
         "A file is in the package but not in the source, and nothing ties it to a build: no matching source, source map or entry point with a build step, or a rebuild did not produce it.";
     BuildOutput = "build-output", Inconclusive,
