@@ -1052,6 +1052,28 @@ mod tests {
         assert!(matches!(parse(&archive(&[huge])), Err(TarballError::Truncated { .. })));
     }
 
+    #[test]
+    fn no_byte_of_an_archive_makes_reading_panic() {
+        // Every kind of header, each byte set to values that matter to some parser path.
+        let tar = archive(&[
+            entry("package/", b"", b'5'),
+            entry("PaxHeader", format!("{}{}", record("path", "package/é.js"), record("size", "3")).as_bytes(), b'x'),
+            entry("package/x", b"abc", b'0'),
+            entry("././@LongLink", b"package/long.js\0", b'L'),
+            entry("package/l", b"l", b'0'),
+            entry("pax_global_header", record("comment", "c").as_bytes(), b'g'),
+            entry("package/s", b"s", b'S'),
+        ]);
+        for at in 0..tar.len() {
+            for value in [0x00, b' ', b'0', b'7', b'/', b'\n', b'=', 0x80, 0xff, 0xc3] {
+                let mut mutated = tar.clone();
+                mutated[at] = value;
+                let _ = parse(&mutated);
+                let _ = parse(&mutated[..at]);
+            }
+        }
+    }
+
     fn record(key: &str, value: &str) -> String {
         let body = format!(" {key}={value}\n");
         let mut len = body.len() + 1;
