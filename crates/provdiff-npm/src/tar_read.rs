@@ -122,23 +122,24 @@ pub(crate) fn parse(tar: &[u8]) -> Result<Parsed, TarballError> {
                 }
             }
         };
-        if decoded.as_ref().is_none_or(|header| header.null_block) {
-            if decoded.is_some() {
-                parsed.block_note(format!(
-                    "the block at offset {pos} is not all zeros, but npm reads it as an end-of-archive block (only its \
-                     checksum field is set, and to no number)"
-                ));
-            }
-            if zero_block.is_some() {
-                parsed.ended = true;
+        let header = match decoded {
+            Some(header) if !header.null_block => header,
+            zero => {
+                if zero.is_some() {
+                    parsed.block_note(format!(
+                        "the block at offset {pos} is not all zeros, but npm reads it as an end-of-archive block (only \
+                         its checksum field is set, and to no number)"
+                    ));
+                }
                 pos += BLOCK;
-                break;
+                if zero_block.is_some() {
+                    parsed.ended = true;
+                    break;
+                }
+                zero_block = Some(pos - BLOCK);
+                continue;
             }
-            zero_block = Some(pos);
-            pos += BLOCK;
-            continue;
-        }
-        let Some(header) = decoded else { break };
+        };
         if let Some(at) = zero_block.take() {
             parsed.block_note(format!(
                 "a single zero block at offset {at}: npm reads on past it, other readers end the archive there"
