@@ -2,6 +2,8 @@
 //! and its attestations, all made in a temp directory, and the real `provdiff` binary run on them.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+pub mod tarballs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

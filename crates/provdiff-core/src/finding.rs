@@ -127,6 +127,12 @@ codes! {
         "The tarball holds the same path twice; extractors disagree on which copy wins.";
     TarSpecialEntry = "tar-special-entry", Mismatch,
         "The tarball holds a symlink, hard link or device entry, which npm pack never writes.";
+    TarHeaderSkipped = "tar-header-skipped", Mismatch,
+        "npm's tar reader skips a header block (bad checksum, no path, a link name on a file, a number it refuses) and reads the next block as a header; provdiff reads on as npm does.";
+    TarDirectoryData = "tar-directory-data", Mismatch,
+        "A directory entry declares data; npm reads that data as further entries, which other readers skip.";
+    TarHeaderAmbiguous = "tar-header-ambiguous", Mismatch,
+        "A tar header that tar readers interpret differently (lenient numbers, repeated or ignored pax keys, several extended headers, odd path components); provdiff reads it as npm does.";
     TarRootDirectory = "tar-root-directory", Info,
         "The tarball's top-level directory is not `package/` (older publishing tools).";
 
@@ -138,7 +144,9 @@ codes! {
     TrailingNewlineDiffers = "trailing-newline-differs", Mismatch,
         "A text file is the source's but for the whitespace at its end (a final newline added or removed, blank lines or spaces after the last line).";
     ModeDiffers = "mode-differs", Mismatch,
-        "A file is executable in one tree and not in the other.";
+        "A file's permission bits in the package are not the ones the source gives (an executable bit, or any other).";
+    ModeSpecialBits = "mode-special-bits", Mismatch,
+        "A file in the package has the setuid, setgid or sticky bit, which npm pack never writes and npm install keeps.";
     OnlyInPackage = "only-in-package", Mismatch,
         "A file is in the package but not in the source, and nothing ties it to a build: no matching source, source map or entry point with a build step, or a rebuild did not produce it.";
     BuildOutput = "build-output", Inconclusive,

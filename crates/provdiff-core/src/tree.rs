@@ -37,7 +37,8 @@ impl FileEntry {
         Self { kind: EntryKind::File, mode, content: content.into() }
     }
 
-    /// npm only distinguishes executable files from the rest, and so does provdiff.
+    /// Whether any execute bit is set: what pnpm and yarn berry decide for a file (the comparison
+    /// itself compares whole modes).
     pub fn is_executable(&self) -> bool {
         self.mode & 0o111 != 0
     }

@@ -46,7 +46,7 @@ impl CompareOptions {
 #[derive(Debug, Clone, Default)]
 pub struct TreeComparison {
     pub findings: Vec<Finding>,
-    /// Files present in both trees with the same bytes and executable bit.
+    /// Files present in both trees with the same bytes and mode.
     pub identical_files: usize,
     /// Files present in both trees whose every difference is explained (a `package.json`
     /// rewritten exactly as the publishing tool rewrites it).
@@ -60,7 +60,7 @@ pub struct TreeComparison {
 }
 
 impl TreeComparison {
-    /// Whether the two trees hold the same files with the same bytes and executable bits.
+    /// Whether the two trees hold the same files with the same bytes and modes.
     pub fn entries_equal(&self) -> bool {
         self.findings.is_empty()
             && self.identical_files == self.package_files
@@ -143,13 +143,32 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
                 }
             }
         }
-        if published_entry.is_executable() != source_entry.is_executable() {
+        // Full modes: the package's are what npm install sets (pacote keeps the setuid, setgid
+        // and sticky bits), the source's are what npm's writer makes of git's 644 and 755.
+        let (published_mode, source_mode) = (published_entry.mode & 0o7777, source_entry.mode & 0o7777);
+        if published_mode & 0o7000 != source_mode & 0o7000 {
             same = false;
-            let (package, source) =
-                (executable_word(published_entry.is_executable()), executable_word(source_entry.is_executable()));
+            explained = false;
+            comparison.findings.push(Finding::at(
+                Code::ModeSpecialBits,
+                path,
+                format!(
+                    "mode {published_mode:o} in the package, {source_mode:o} from the source: {}; npm pack never writes \
+                     these bits, and npm install keeps them",
+                    special_bits(published_mode ^ source_mode)
+                ),
+            ));
+        }
+        let (published_bits, source_bits) = (published_mode & 0o777, source_mode & 0o777);
+        if published_bits != source_bits {
+            same = false;
+            let executable = published_entry.is_executable();
+            let (package, source) = (executable_word(executable), executable_word(source_entry.is_executable()));
+            // The tools' rule: exactly their bins executable, the other bits as npm writes them.
+            let tool_bits = (source_bits & !0o111) | if executable { 0o111 } else { 0 };
             let set_by_tool = tool_executables
                 .as_ref()
-                .filter(|executables| executables.contains(path) == published_entry.is_executable());
+                .filter(|executables| executables.contains(path) == executable && published_bits == tool_bits);
             match set_by_tool {
                 Some(executables) => comparison.findings.push(Finding::at(
                     Code::PublishFileMode,
@@ -163,13 +182,15 @@ pub fn compare_trees(published: &FileTree, repacked: &FileTree, options: &Compar
                 )),
                 None => {
                     explained = false;
+                    let what = if executable == source_entry.is_executable() {
+                        "other permission bits".to_string()
+                    } else {
+                        format!("{package} in the package, {source} from the source")
+                    };
                     comparison.findings.push(Finding::at(
                         Code::ModeDiffers,
                         path,
-                        format!(
-                            "{package} in the package, {source} from the source (modes {:o} and {:o})",
-                            published_entry.mode, source_entry.mode
-                        ),
+                        format!("{what} (modes {published_bits:o} and {source_bits:o})"),
                     ));
                 }
             }
@@ -227,6 +248,21 @@ fn added_by_tool(path: &str, entry: &FileEntry, repacked: &FileTree, publish: &P
         path,
         format!("the bytes of {} ({} bytes): {why}", file.source_path, file.content.len()),
     ))
+}
+
+/// The names of the setuid, setgid and sticky bits among `bits`.
+fn special_bits(bits: u32) -> String {
+    let names: Vec<&str> = [(0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky")]
+        .into_iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, name)| name)
+        .collect();
+    format!(
+        "the {} bit{} differ{}",
+        names.join(" and "),
+        if names.len() == 1 { "" } else { "s" },
+        if names.len() == 1 { "s" } else { "" }
+    )
 }
 
 fn executable_word(executable: bool) -> &'static str {
@@ -348,6 +384,33 @@ mod tests {
         let comparison = compare_trees(&a, &a.clone(), &CompareOptions::default());
         assert!(comparison.entries_equal());
         assert_eq!(comparison.identical_files, 2);
+    }
+
+    #[test]
+    fn modes_are_compared_in_full() {
+        // (package mode, source mode, codes): an executable bit is not all there is to a mode.
+        let check = |published: u32, source: u32, expected: &[Code]| {
+            let comparison = compare_trees(
+                &tree(&[("index.js", published, "x")]),
+                &tree(&[("index.js", source, "x")]),
+                &CompareOptions::default(),
+            );
+            let found: Vec<Code> = comparison.findings.iter().map(|finding| finding.code).collect();
+            assert_eq!(found, expected, "{published:o} against {source:o}");
+            assert_eq!(comparison.entries_equal(), expected.is_empty(), "{published:o} against {source:o}");
+        };
+        check(0o755, 0o755, &[]);
+        check(0o4755, 0o755, &[Code::ModeSpecialBits]);
+        check(0o2755, 0o755, &[Code::ModeSpecialBits]);
+        check(0o1644, 0o644, &[Code::ModeSpecialBits]);
+        check(0o4755, 0o644, &[Code::ModeSpecialBits, Code::ModeDiffers]);
+        check(0o664, 0o644, &[Code::ModeDiffers]);
+        check(0o744, 0o755, &[Code::ModeDiffers]);
+        check(0o600, 0o644, &[Code::ModeDiffers]);
+        check(0o755, 0o644, &[Code::ModeDiffers]);
+        let comparison =
+            compare_trees(&tree(&[("a", 0o6755, "x")]), &tree(&[("a", 0o755, "x")]), &CompareOptions::default());
+        assert!(comparison.findings[0].detail.contains("setuid and setgid bits differ"), "{:?}", comparison.findings);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod manifest;
 mod pack;
 mod packlist;
 mod publish;
+mod tar_read;
 mod tarball;
 mod workspace;
 
@@ -22,8 +23,8 @@ pub use pack::{NPM_MTIME, PackedFile, TarFormat, gzip, npm_file_mode, to_tree, w
 pub use packlist::{NpmRules, PackList, PacklistError, Selected, npm_order, packlist};
 pub use publish::publish_context;
 pub use tarball::{
-    GzipInfo, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, UnpackedTarball, read_tarball,
-    size_hint, unpack_tarball,
+    GzipInfo, HeaderProblem, MAX_UNPACKED_SIZE, PublishedTarball, TarEntryInfo, TarballError, UnpackedTarball,
+    read_tarball, size_hint, unpack_tarball,
 };
 pub use workspace::{Workspace, find_workspace, is_workspace_of};
 

@@ -1,9 +1,12 @@
-//! Reading a published `.tgz` safely into memory.
+//! Reading a published `.tgz` safely into memory, as npm would install it.
 //!
-//! Nothing here touches the file system: the tarball is read from bytes or a stream, entry paths are checked
-//! (no absolute paths, no `..`) before they are used as keys, and sizes are bounded so a gzip
-//! bomb is an error instead of an out-of-memory crash. What npm would do with odd content (several
-//! gzip members, trailing bytes, links, duplicate paths) is reported as findings, because those
+//! Nothing here touches the file system: the tarball is read from bytes or a stream, and sizes are
+//! bounded so a gzip bomb is an error instead of an out-of-memory crash. The tar stream is read by
+//! [`crate::tar_read`], a model of node-tar (npm's reader), not by a general tar reader: what a
+//! package holds is what npm installs from it. Entry paths are then unpacked as pacote does (the
+//! first component stripped, the rest resolved), refusing what could escape the package (absolute
+//! paths, `..`). What npm would do with odd content (several gzip members, trailing bytes, links,
+//! duplicate paths, headers other readers read otherwise) is reported as findings, because those
 //! are exactly the places where a package can carry data its source does not explain.
 
 use std::io::Read;
@@ -63,12 +66,50 @@ pub enum TarballError {
     Read(#[source] std::io::Error),
     #[error("tarball unpacks to more than {limit} bytes")]
     TooLarge { limit: u64 },
-    #[error("tar stream is corrupt or truncated")]
-    Tar(#[source] std::io::Error),
+    #[error(
+        "tar entry {path:?} at offset {offset} needs {needed} bytes of data, but the archive ends after {available}"
+    )]
+    Truncated { path: String, offset: u64, needed: u64, available: u64 },
+    #[error("tar header at offset {offset}: {problem}")]
+    Header { offset: u64, problem: HeaderProblem },
     #[error("tar entry {path:?} has an unsafe path ({reason})")]
     UnsafePath { path: String, reason: &'static str },
     #[error("tar entry {path:?} is not valid UTF-8")]
     NonUtf8Path { path: String },
+}
+
+/// A tar header npm releases read differently from one another: what npm installs from it depends
+/// on the npm that installs it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderProblem {
+    #[error(
+        "an extended header follows a pax `size` record; npm releases disagree on which header that size applies to \
+         (before node-tar 7.5.22, to the extended header)"
+    )]
+    SizeBeforeExtendedHeader,
+    #[error(
+        "an extended header without a name follows a pending extended path; node-tar 7.5.22 skips it, earlier \
+         releases (in npm 9 to 11) read it"
+    )]
+    UnnamedUnderExtension,
+    #[error(
+        "a pax header with a link name: npm releases with node-tar 6 skip it and read its records as headers, later ones read it"
+    )]
+    LinkNameOnExtendedHeader,
+    #[error(
+        "its {field} field is a base-256 number node-tar refuses, under a pending extended header: npm releases \
+         disagree whether to skip the header"
+    )]
+    NumberUnderExtension { field: &'static str },
+    #[error("a global pax header sets `{key}`, which npm releases apply differently")]
+    GlobalKey { key: String },
+    #[error(
+        "the pax record `{key}={value:?}` is read differently by npm releases (node-tar 6 and 7 disagree on empty, \
+         zero, non-decimal and NUL-holding values)"
+    )]
+    PaxValue { key: String, value: String },
+    #[error("the file {path:?} has a link target {linkpath:?}: npm checks it as a link's and may skip the file")]
+    LinkPathOnFile { path: String, linkpath: String },
 }
 
 /// A `.tgz` read from a stream, without its compressed bytes: for comparisons that need the
@@ -277,50 +318,42 @@ fn read_tar(
     tar_bytes: &bytes::Bytes,
     findings: &mut Vec<Finding>,
 ) -> Result<(FileTree, Vec<TarEntryInfo>), TarballError> {
-    // Seekable, so that the tar crate skips entry data instead of copying it through a buffer:
-    // the files are sliced out of `tar_bytes` below.
-    let mut archive = tar::Archive::new(std::io::Cursor::new(&tar_bytes[..]));
-    // node-tar ends an archive at two zero blocks in a row, not one; read on past single zero
-    // blocks and stop where node-tar would.
-    archive.set_ignore_zeros(true);
+    let parsed = crate::tar_read::parse(tar_bytes)?;
     let mut tree = FileTree::new();
     let mut infos = Vec::new();
     let mut roots = std::collections::BTreeSet::new();
-    // Where the last entry's data ends; only zero blocks may follow.
-    let mut end = 0u64;
-    for entry in archive.entries_with_seek().map_err(TarballError::Tar)? {
-        if zero_blocks_at(tar_bytes, end) >= 2 {
-            break;
+    // Where each entry's findings go: its package path, or its archive path outside the package.
+    let mut finding_paths = Vec::with_capacity(parsed.entries.len());
+    let mut path_findings = Vec::new();
+    for entry in &parsed.entries {
+        let archive_path = &entry.path;
+        infos.push(TarEntryInfo {
+            archive_path: archive_path.clone(),
+            type_flag: entry.raw_type,
+            mode: entry.mode.unwrap_or(0),
+        });
+        let unpacked = unpack_path(archive_path)?;
+        if unpacked.odd {
+            path_findings.push((finding_paths.len(), unpacked.why_odd()));
         }
-        let mut entry = entry.map_err(TarballError::Tar)?;
-        end = entry.raw_file_position() + entry.size().next_multiple_of(512);
-        let raw_path = entry.path_bytes().into_owned();
-        let archive_path = String::from_utf8(raw_path)
-            .map_err(|e| TarballError::NonUtf8Path { path: String::from_utf8_lossy(e.as_bytes()).into_owned() })?;
-        let header = entry.header();
-        let type_flag = header.entry_type().as_byte();
-        let mode = header.mode().map_err(TarballError::Tar)? & 0o7777;
-        infos.push(TarEntryInfo { archive_path: archive_path.clone(), type_flag, mode });
-
-        let components = safe_components(&archive_path)?;
-        let kind = match header.entry_type() {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
-            tar::EntryType::Directory => EntryKind::Directory,
-            tar::EntryType::Symlink | tar::EntryType::Link => {
-                let target =
-                    entry.link_name_bytes().map(|name| String::from_utf8_lossy(&name).into_owned()).unwrap_or_default();
-                if header.entry_type() == tar::EntryType::Symlink {
-                    EntryKind::Symlink { target }
-                } else {
-                    EntryKind::Hardlink { target }
-                }
-            }
-            _ => EntryKind::Other { type_flag },
+        roots.insert(unpacked.root.to_string());
+        let kind = match entry.type_code {
+            Some(b'0' | b'7') => EntryKind::File,
+            Some(b'5') => EntryKind::Directory,
+            Some(b'2') => EntryKind::Symlink { target: entry.linkpath.clone() },
+            Some(b'1') => EntryKind::Hardlink { target: entry.linkpath.clone() },
+            _ => EntryKind::Other { type_flag: entry.raw_type },
         };
-        // npm strips the first path component, whatever its name.
-        let Some((root, rest)) = components.split_first() else { continue };
-        roots.insert(root.to_string());
-        if rest.is_empty() {
+        let path = unpacked.components.join("/");
+        if archive_path.ends_with('/') && kind != EntryKind::Directory {
+            path_findings.push((
+                finding_paths.len(),
+                format!("{} whose path ends in `/`: npm writes it without the slash", describe_kind(&kind)),
+            ));
+        }
+        finding_paths.push(if path.is_empty() { archive_path.clone() } else { path.clone() });
+        if path.is_empty() {
+            // The package directory itself: pacote refuses to replace it with anything else.
             if kind != EntryKind::Directory {
                 findings.push(Finding::at(
                     Code::TarSpecialEntry,
@@ -330,35 +363,22 @@ fn read_tar(
             }
             continue;
         }
-        let path = rest.join("/");
         match kind {
             EntryKind::File => {}
+            // pacote creates directories for the files in them; directory entries are skipped.
             EntryKind::Directory => continue,
             ref other => {
+                let skipped =
+                    if matches!(other, EntryKind::Other { .. }) { "; npm skips it when installing" } else { "" };
                 findings.push(Finding::at(
                     Code::TarSpecialEntry,
                     path.clone(),
-                    format!("the tarball holds a {}, which npm pack never writes", describe_kind(other)),
+                    format!("the tarball holds {}, which npm pack never writes{skipped}", describe_kind(other)),
                 ));
             }
         }
-        // A regular entry's data sits in the stream as is: share it. Anything else is read
-        // through the tar crate.
-        let start = entry.raw_file_position() as usize;
-        let content = match start.checked_add(entry.size() as usize) {
-            Some(stop)
-                if matches!(header.entry_type(), tar::EntryType::Regular | tar::EntryType::Continuous)
-                    && stop <= tar_bytes.len() =>
-            {
-                tar_bytes.slice(start..stop)
-            }
-            _ => {
-                let mut content = Vec::with_capacity(entry.size().min(MAX_UNPACKED_SIZE) as usize);
-                entry.read_to_end(&mut content).map_err(TarballError::Tar)?;
-                content.into()
-            }
-        };
-        if tree.insert(path.clone(), FileEntry { kind, mode, content }).is_some() {
+        let content = tar_bytes.slice(entry.data.clone());
+        if tree.insert(path.clone(), FileEntry { kind, mode: entry.mode.unwrap_or(0), content }).is_some() {
             findings.push(Finding::at(
                 Code::TarDuplicateEntry,
                 path,
@@ -366,15 +386,29 @@ fn read_tar(
             ));
         }
     }
-    let after_end = tar_bytes.get(end as usize..).unwrap_or_default();
+    for (index, detail) in path_findings {
+        findings.push(Finding::at(Code::TarHeaderAmbiguous, finding_paths[index].clone(), detail));
+    }
+    for note in parsed.notes {
+        findings.push(match note.entry.and_then(|index| finding_paths.get(index)) {
+            Some(path) => Finding::at(note.code, path.clone(), note.detail),
+            None => Finding::new(note.code, note.detail),
+        });
+    }
+    let after_end = tar_bytes.get(parsed.end..).unwrap_or_default();
     if let Some(first) = after_end.iter().position(|&byte| byte != 0) {
+        let offset = parsed.end + first;
+        let bytes = after_end.len() - first;
         findings.push(Finding::new(
             Code::TarTrailingData,
-            format!(
-                "{} bytes of data follow the end of the tar archive (from offset {}); npm stops reading at the end marker",
-                after_end.len() - first,
-                end as usize + first
-            ),
+            if parsed.ended {
+                format!(
+                    "{bytes} bytes of data follow the end of the tar archive (from offset {offset}); npm stops reading \
+                     at the end marker"
+                )
+            } else {
+                format!("{bytes} bytes of data follow the last entry (from offset {offset}), too few for a header")
+            },
         ));
     }
     if roots.iter().any(|root| root != "package") {
@@ -387,28 +421,51 @@ fn read_tar(
     Ok((tree, infos))
 }
 
-/// How many all-zero 512-byte blocks start at `offset`.
-fn zero_blocks_at(bytes: &[u8], offset: u64) -> usize {
-    bytes
-        .get(offset as usize..)
-        .unwrap_or_default()
-        .chunks(512)
-        .take_while(|block| block.len() == 512 && block.iter().all(|&b| b == 0))
-        .count()
-}
-
 fn describe_kind(kind: &EntryKind) -> String {
     match kind {
-        EntryKind::File => "file".into(),
-        EntryKind::Directory => "directory".into(),
-        EntryKind::Symlink { target } => format!("symlink to {target:?}"),
-        EntryKind::Hardlink { target } => format!("hard link to {target:?}"),
-        EntryKind::Other { type_flag } => format!("entry of type {:?}", char::from(*type_flag)),
+        EntryKind::File => "a file".into(),
+        EntryKind::Directory => "a directory".into(),
+        EntryKind::Symlink { target } => format!("a symlink to {target:?}"),
+        EntryKind::Hardlink { target } => format!("a hard link to {target:?}"),
+        EntryKind::Other { type_flag } => {
+            let what = match type_flag {
+                b'3' | b'4' => " (a device)",
+                b'6' => " (a FIFO)",
+                b'D' => " (a GNU dump directory)",
+                b'S' => " (a GNU sparse file)",
+                _ => "",
+            };
+            format!("an entry of type {:?}{what}", char::from(*type_flag))
+        }
     }
 }
 
-/// Splits an archive path into its components, refusing what could escape the package.
-fn safe_components(path: &str) -> Result<Vec<&str>, TarballError> {
+/// npm's deepest path (node-tar's `maxDepth`, since 6.2.1; earlier releases have none).
+const MAX_DEPTH: usize = 1024;
+
+/// An archive path as pacote unpacks it: the first component stripped whatever it is (`strip: 1`),
+/// then resolved inside the package directory, so empty and `.` components vanish.
+#[derive(Debug, PartialEq, Eq)]
+struct Unpacked<'a> {
+    root: &'a str,
+    components: Vec<&'a str>,
+    /// The path has components npm resolves away, or a root other readers would not strip.
+    odd: bool,
+}
+
+impl Unpacked<'_> {
+    fn why_odd(&self) -> String {
+        format!(
+            "the archive path has empty or `.` components (the root is {:?}): npm strips the first component \
+             whatever it is and resolves the rest, other readers normalise first",
+            self.root
+        )
+    }
+}
+
+/// Splits an archive path as pacote does, refusing what could escape the package and what npm
+/// releases (or platforms) place differently.
+fn unpack_path(path: &str) -> Result<Unpacked<'_>, TarballError> {
     let unsafe_path = |reason| TarballError::UnsafePath { path: path.to_string(), reason };
     if path.starts_with('/') || path.starts_with('\\') {
         return Err(unsafe_path("absolute path"));
@@ -419,15 +476,32 @@ fn safe_components(path: &str) -> Result<Vec<&str>, TarballError> {
     if path.contains('\0') {
         return Err(unsafe_path("NUL byte"));
     }
-    let mut components = Vec::new();
-    for component in path.split('/') {
-        match component {
-            "" | "." => {}
-            ".." => return Err(unsafe_path("`..` component")),
-            other => components.push(other),
-        }
+    // node-tar skips an entry with a `..` component, `\` counting as a separator.
+    if path.split(['/', '\\']).any(|component| component == "..") {
+        return Err(unsafe_path("`..` component"));
     }
-    Ok(components)
+    let mut parts = path.split('/');
+    let root = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    if rest.len() > MAX_DEPTH {
+        return Err(unsafe_path(
+            "more than 1024 components, which node-tar 6.2.1 and later skip and earlier releases install",
+        ));
+    }
+    // node-tar strips what Windows calls a root from the stripped path (a drive, `\\`, a
+    // leading `/`) even on other systems.
+    let inner = rest.join("/");
+    if inner.starts_with(['/', '\\'])
+        || (inner.as_bytes().get(1) == Some(&b':') && inner.as_bytes()[0].is_ascii_alphabetic())
+    {
+        return Err(unsafe_path("a root inside the package directory, which npm strips"));
+    }
+    let components: Vec<&str> =
+        rest.iter().copied().filter(|component| !component.is_empty() && *component != ".").collect();
+    // A directory's trailing slash is the one empty component every writer leaves.
+    let trailing = usize::from(rest.last() == Some(&""));
+    let odd = root.is_empty() || root == "." || components.len() + trailing != rest.len();
+    Ok(Unpacked { root, components, odd })
 }
 
 #[cfg(test)]
@@ -458,6 +532,35 @@ mod tests {
             builder.append(&header, *content).unwrap();
         }
         builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn paths_unpack_as_pacote_unpacks_them() {
+        let check = |path: &str, expected: Result<(&str, &[&str], bool), &str>| {
+            let got = unpack_path(path).map(|unpacked| (unpacked.root, unpacked.components, unpacked.odd));
+            match (got, expected) {
+                (Ok((root, components, odd)), Ok((want_root, want, want_odd))) => {
+                    assert_eq!((root, components.as_slice(), odd), (want_root, want, want_odd), "{path}")
+                }
+                (Err(TarballError::UnsafePath { reason, .. }), Err(want)) => {
+                    assert!(reason.contains(want), "{path}: {reason}")
+                }
+                (got, _) => panic!("{path}: {got:?}"),
+            }
+        };
+        check("package/lib/a.js", Ok(("package", &["lib", "a.js"], false)));
+        check("package/lib/", Ok(("package", &["lib"], false)));
+        check("node/index.d.ts", Ok(("node", &["index.d.ts"], false)));
+        // npm strips `.` as the root: this installs as package/index.js.
+        check("./package/index.js", Ok((".", &["package", "index.js"], true)));
+        check("package/./a.js", Ok(("package", &["a.js"], true)));
+        check("package/lib//a.js", Ok(("package", &["lib", "a.js"], true)));
+        check("package//a.js", Err("a root inside the package"));
+        check("package/C:a.js", Err("a root inside the package"));
+        check("package/a\\..\\..\\x", Err("`..`"));
+        check("../a.js", Err("`..`"));
+        check("/package/a.js", Err("absolute"));
+        check(&format!("package/{}a.js", "d/".repeat(1024)), Err("1024"));
     }
 
     #[test]
@@ -506,6 +609,21 @@ mod tests {
         bytes.extend(b"hidden");
         let tarball = read_tarball(bytes).unwrap();
         assert!(tarball.findings.iter().any(|f| f.code == Code::GzipTrailingData));
+
+        // A contiguous file named like a directory: npm writes `lib`, other readers may not.
+        let mut header = tar::Header::new_ustar();
+        header.set_size(1);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Continuous);
+        header.as_old_mut().name[..12].copy_from_slice(b"package/lib/");
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append(&header, &b"x"[..]).unwrap();
+        let tarball = read_tarball(gz(&builder.into_inner().unwrap())).unwrap();
+        assert!(tarball.tree.contains("lib"));
+        assert!(
+            tarball.findings.iter().any(|f| f.code == Code::TarHeaderAmbiguous && f.path.as_deref() == Some("lib"))
+        );
 
         let tarball = read_tarball(tgz(&[("package/a.js", b"1"), ("package/a.js", b"2")])).unwrap();
         assert_eq!(tarball.tree.get("a.js").unwrap().content, &b"2"[..]);
