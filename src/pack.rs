@@ -68,7 +68,7 @@ fn emit(
             .with_context(|| format!("cannot pack {}", source.describe()))?;
         let mut out = std::io::stdout().lock();
         for file in &list.files {
-            writeln!(out, "{}", file.path)?;
+            writeln!(out, "{}", crate::render::one_line(&file.path))?;
         }
         out.flush()?;
         return Ok(exit::OK);
@@ -103,11 +103,11 @@ fn emit(
         writeln!(out)?;
     } else if args.list {
         for file in &packed.files {
-            writeln!(out, "{}", file.path)?;
+            writeln!(out, "{}", crate::render::one_line(&file.path))?;
         }
     } else {
         for file in &packed.files {
-            writeln!(out, "{:o} {:>9} {}", file.mode, file.content.len(), file.path)?;
+            writeln!(out, "{:o} {:>9} {}", file.mode, file.content.len(), crate::render::one_line(&file.path))?;
         }
         writeln!(
             out,

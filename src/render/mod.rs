@@ -272,6 +272,17 @@ pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// [`visible`] for text that must stay on one line (a path, a repository, a finding's detail): a
+/// newline or tab in it is shown as `␤` or `␉`, so that a file named `x.js\nidentical` cannot
+/// print a line of its own.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    let shown = visible(text);
+    if !shown.contains(['\n', '\t']) {
+        return shown;
+    }
+    shown.replace('\n', "\u{2424}").replace('\t', "\u{2409}").into()
+}
+
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
 pub fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(max) {
@@ -294,6 +305,8 @@ mod tests {
         assert_eq!(visible("\u{1b}[2J\u{7f}\tok\n"), "␛[2J␡\tok\n");
         assert_eq!(visible("if (a \u{202E}} {\u{2066}"), "if (a <U+202E>} {<U+2066>");
         assert!(matches!(visible("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(one_line("x.js\nidentical\tok\r"), "x.js\u{2424}identical\u{2409}ok␍");
+        assert!(matches!(one_line("plain"), std::borrow::Cow::Borrowed(_)));
         assert_eq!(clip("abcdef", 3), "abc… (3 more characters)");
         assert_eq!(clip("abc", 3), "abc");
     }

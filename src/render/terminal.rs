@@ -9,7 +9,7 @@ use provdiff_attest::Verification;
 use provdiff_core::{EncodingLevel, Finding, PublishTool, Severity, Verdict};
 use provdiff_rebuild::{Outcome, PlanSource};
 
-use super::{View, clip, groups, head_lines, plural, severity_label, visible};
+use super::{View, clip, groups, head_lines, one_line, plural, severity_label, visible};
 use crate::diff::DiffReport;
 use crate::rebuild::RebuildInfo;
 use crate::report::{CheckReport, RulesSource};
@@ -115,7 +115,7 @@ impl Style {
 
 /// The verdict line, what it means, and the files a rebuild would have to prove.
 fn write_head(out: &mut dyn Write, view: &View<'_>, style: Style) -> Result<()> {
-    writeln!(out, "{}: {} ({})", visible(&view.title), style.verdict(view.verdict), view.summary())?;
+    writeln!(out, "{}: {} ({})", one_line(&view.title), style.verdict(view.verdict), view.summary())?;
     writeln!(out, "  {}", view.sentence())?;
     let rebuild = view.needs_rebuild();
     if !rebuild.is_empty() {
@@ -128,7 +128,7 @@ fn write_head(out: &mut dyn Write, view: &View<'_>, style: Style) -> Result<()> 
         )?;
         let (shown, rest) = rebuild.split_at(rebuild.len().min(MAX_REBUILD_LIST));
         for path in shown {
-            writeln!(out, "    {}", visible(path))?;
+            writeln!(out, "    {}", one_line(path))?;
         }
         if !rest.is_empty() {
             writeln!(out, "    … {} more, listed under inconclusive below", rest.len())?;
@@ -143,7 +143,7 @@ pub fn write_check(out: &mut dyn Write, report: &CheckReport, style: Style) -> R
     write_attestation(out, &report.attestation)?;
     if let Some(source) = &report.source {
         let dir = if source.package_dir.is_empty() { "the repository root" } else { &source.package_dir };
-        writeln!(out, "source      {} (found by {})", dir, source.package_dir_found_by)?;
+        writeln!(out, "source      {} (found by {})", one_line(dir), source.package_dir_found_by)?;
         match &source.fetch {
             Some(fetch) => {
                 let how = match fetch.strategy.as_str() {
@@ -156,13 +156,13 @@ pub fn write_check(out: &mut dyn Write, report: &CheckReport, style: Style) -> R
                 writeln!(
                     out,
                     "            fetched from {} {how}",
-                    fetch.effective_url.as_deref().unwrap_or(&fetch.url)
+                    one_line(fetch.effective_url.as_deref().unwrap_or(&fetch.url))
                 )?;
             }
-            None => writeln!(out, "            read from {}", source.location)?,
+            None => writeln!(out, "            read from {}", one_line(&source.location))?,
         }
         if let Some(root) = &source.workspace_root {
-            let root = if root.is_empty() { "the repository root" } else { root };
+            let root = if root.is_empty() { "the repository root".into() } else { one_line(root) };
             writeln!(out, "            a workspace of {root}: its ignore files apply too, as npm applies them")?;
         }
     }
@@ -173,7 +173,7 @@ pub fn write_check(out: &mut dyn Write, report: &CheckReport, style: Style) -> R
             provdiff_registry::SignatureOutcome::Absent => "no registry signature",
             provdiff_registry::SignatureOutcome::NoKeys => "registry signature not checked: no npm key for it",
         };
-        writeln!(out, "registry    {} ({signatures})", registry.registry)?;
+        writeln!(out, "registry    {} ({signatures})", one_line(&registry.registry))?;
     }
     match &report.comparison {
         Some(comparison) => {
@@ -233,7 +233,7 @@ pub fn write_diff(out: &mut dyn Write, report: &DiffReport, style: Style) -> Res
             out,
             "{name}           {} {}, {} file{}{detail}",
             side.kind,
-            visible(&side.input),
+            one_line(&side.input),
             side.files,
             plural(side.files)
         )?;
@@ -252,22 +252,32 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
     match &verification.provenance {
         Some(verified) => {
             let provenance = &verified.provenance;
-            writeln!(out, "provenance  verified: {} @ {}", provenance.repository, provenance.commit)?;
+            writeln!(
+                out,
+                "provenance  verified: {} @ {}",
+                one_line(&provenance.repository),
+                one_line(&provenance.commit)
+            )?;
             if let Some(git_ref) = &provenance.git_ref {
-                writeln!(out, "            ref       {git_ref}")?;
+                writeln!(out, "            ref       {}", one_line(git_ref))?;
             }
             // What the signing certificate does not back is the predicate's word alone.
             let unvouched = |certified: bool| if certified { "" } else { " (the certificate does not vouch for it)" };
             if let Some(workflow) = &provenance.workflow_path {
-                writeln!(out, "            workflow  {workflow}{}", unvouched(verified.vouched.workflow.certified))?;
+                writeln!(
+                    out,
+                    "            workflow  {}{}",
+                    one_line(workflow),
+                    unvouched(verified.vouched.workflow.certified)
+                )?;
             }
             writeln!(
                 out,
                 "            builder   {}{}",
-                provenance.builder_id,
+                one_line(&provenance.builder_id),
                 unvouched(verified.vouched.builder.certified)
             )?;
-            writeln!(out, "            signer    {}", verified.signer_identity)?;
+            writeln!(out, "            signer    {}", one_line(&verified.signer_identity))?;
             if let (Some(index), Some(time)) = (verified.log_index, verified.log_integrated_time) {
                 writeln!(out, "            logged    index {index}, {time}")?;
             }
@@ -279,8 +289,8 @@ pub fn write_attestation(out: &mut dyn Write, verification: &Verification) -> Re
             writeln!(
                 out,
                 "publish     verified: signed by npm key {}{}",
-                publish.key_id,
-                publish.registry.as_deref().map(|registry| format!(" for {registry}")).unwrap_or_default()
+                one_line(&publish.key_id),
+                publish.registry.as_deref().map(|registry| format!(" for {}", one_line(registry))).unwrap_or_default()
             )?;
             // The times npm's key was checked against, and what authenticated each.
             for verified in &publish.verified_times {
@@ -305,8 +315,8 @@ pub fn write_findings(out: &mut dyn Write, findings: &[Finding], style: Style) -
         let label = if severity >= Severity::Mismatch { label.to_uppercase() } else { label.to_string() };
         writeln!(out, "{} ({})", style.severity(severity, &label), list.len())?;
         for finding in list {
-            let path = finding.path.as_deref().map(|path| format!("{}: ", visible(path))).unwrap_or_default();
-            writeln!(out, "  {:<26} {path}{}", finding.code.as_str(), visible(&finding.detail))?;
+            let path = finding.path.as_deref().map(|path| format!("{}: ", one_line(path))).unwrap_or_default();
+            writeln!(out, "  {:<26} {path}{}", finding.code.as_str(), one_line(&finding.detail))?;
             if let Some(diff) = &finding.diff {
                 let (lines, omitted) = head_lines(diff, MAX_DIFF_LINES);
                 for line in lines {
@@ -331,9 +341,12 @@ fn write_rebuild(out: &mut dyn Write, info: &RebuildInfo) -> Result<()> {
         return writeln!(out, "rebuild     not needed: the attested commit alone reproduces the package");
     };
     let from = match &plan.source {
-        PlanSource::Workflow { path, job, publish_step } => {
-            format!("{path}, job {job}, the steps before its publish command ({publish_step})")
-        }
+        PlanSource::Workflow { path, job, publish_step } => format!(
+            "{}, job {}, the steps before its publish command ({})",
+            one_line(path),
+            one_line(job),
+            one_line(publish_step)
+        ),
         PlanSource::Lifecycle { reason } => format!("the {} lifecycle ({reason})", plan.package_manager.kind.program()),
     };
     let result = match &build.outcome {
@@ -367,20 +380,20 @@ fn write_rebuild(out: &mut dyn Write, info: &RebuildInfo) -> Result<()> {
             Some(exit) => format!("{exit} after {:.1} s", step.seconds),
             None => "not started".to_string(),
         };
-        let dir = if step.dir.is_empty() { String::new() } else { format!(" (in {})", step.dir) };
-        writeln!(out, "            [{}]       {}{dir}: {status}", index + 1, step.origin)?;
+        let dir = if step.dir.is_empty() { String::new() } else { format!(" (in {})", one_line(&step.dir)) };
+        writeln!(out, "            [{}]       {}{dir}: {status}", index + 1, one_line(&step.origin))?;
         for line in step.script.lines() {
-            writeln!(out, "                $ {line}")?;
+            writeln!(out, "                $ {}", one_line(line))?;
         }
         if !step.exit.is_some_and(provdiff_rebuild::Exit::success) {
             let lines: Vec<&str> = step.log.lines().collect();
             for line in &lines[lines.len().saturating_sub(25)..] {
-                writeln!(out, "                | {line}")?;
+                writeln!(out, "                | {}", one_line(line))?;
             }
         }
     }
     if let Some(dir) = &info.kept_directory {
-        writeln!(out, "            kept      {dir}")?;
+        writeln!(out, "            kept      {}", one_line(dir))?;
     }
     Ok(())
 }
@@ -415,6 +428,20 @@ mod tests {
         assert!(text.contains("      +line 39\n      … 60 more lines\n"), "{text}");
         assert!(!text.contains("+line 40"), "{text}");
         assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn a_name_with_a_newline_cannot_print_a_line_of_its_own() {
+        let findings = vec![Finding::at(
+            Code::OnlyInPackage,
+            "evil.js\n  identical                  index.js: fine",
+            "not in the source\nidentical",
+        )];
+        let mut out = Vec::new();
+        write_findings(&mut out, &findings, Style::plain()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().filter(|line| line.contains("identical")).count(), 1, "{text}");
+        assert!(text.contains("evil.js\u{2424}  identical"), "{text}");
     }
 
     #[test]
