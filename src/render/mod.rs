@@ -442,16 +442,25 @@ mod facts {
                 if let Some(git_ref) = &provenance.git_ref {
                     facts.push(Fact::code("Ref", git_ref.clone()));
                 }
+                // A claim the certificate does not back is shown as the predicate's word, unlinked.
+                let vouched = &verified_provenance.vouched;
+                let claim = |value: &str, certified: bool| {
+                    if certified {
+                        value.to_string()
+                    } else {
+                        format!("{value} (the certificate does not vouch for it)")
+                    }
+                };
                 if let Some(workflow) = &provenance.workflow_path {
+                    let link = repo.as_ref().and_then(|repo| repo.file(&provenance.commit, workflow));
                     facts.push(
-                        Fact::code("Workflow", workflow.clone())
-                            .linked(repo.as_ref().and_then(|repo| repo.file(&provenance.commit, workflow))),
+                        Fact::code("Workflow", claim(workflow, vouched.workflow.certified))
+                            .linked(link.filter(|_| vouched.workflow.certified)),
                     );
                 }
-                facts.push(
-                    Fact::code("Builder", provenance.builder_id.clone())
-                        .linked(links::https(&provenance.builder_id).map(str::to_string)),
-                );
+                facts.push(Fact::code("Builder", claim(&provenance.builder_id, vouched.builder.certified)).linked(
+                    links::https(&provenance.builder_id).filter(|_| vouched.builder.certified).map(str::to_string),
+                ));
                 if let Some(run) = &provenance.invocation {
                     facts.push(Fact::code("Build run", run.clone()).linked(links::https(run).map(str::to_string)));
                 }
