@@ -598,6 +598,14 @@ fn canonical_number(field: &[u8], terminated: bool) -> Number {
 /// node-tar's `decString`: UTF-8 (invalid bytes become U+FFFD), then `.replace(/\0.*/, '')`,
 /// which cuts from the first NUL to the next line break, not to the end.
 pub(crate) fn dec_string(bytes: &[u8]) -> String {
+    // The common case, a NUL-padded UTF-8 field: what precedes the first NUL, as the general
+    // rule below gives it (no line break follows among NULs).
+    let nul = bytes.iter().position(|&byte| byte == 0).unwrap_or(bytes.len());
+    if bytes[nul..].iter().all(|&byte| byte == 0)
+        && let Ok(text) = std::str::from_utf8(&bytes[..nul])
+    {
+        return text.to_string();
+    }
     let text = String::from_utf8_lossy(bytes);
     match text.find('\0') {
         None => text.into_owned(),
