@@ -99,6 +99,9 @@ pub struct TestVersion {
     pub abbreviated_without_dist: bool,
     /// `_npmVersion` in the full document (abbreviated documents never carry it).
     pub npm_version: Option<String>,
+    /// The tarball response's `Cache-Control` (registries serve tarballs as immutable, so an
+    /// npm cache holding one answers without asking); `None` sends none.
+    pub tarball_cache_control: Option<String>,
 }
 
 impl TestVersion {
@@ -115,6 +118,7 @@ impl TestVersion {
             tarball_url: None,
             abbreviated_without_dist: false,
             npm_version: None,
+            tarball_cache_control: None,
         }
     }
 
@@ -253,10 +257,12 @@ impl TestRegistry {
     pub fn publish(&self, version: TestVersion) -> String {
         let tarball_url =
             version.tarball_url.clone().unwrap_or_else(|| format!("http://{}{}", self.addr, version.tarball_path()));
+        let mut tarball = Resource::new(200, "application/octet-stream", version.tarball.clone());
+        if let Some(cache_control) = &version.tarball_cache_control {
+            tarball = tarball.with_header("Cache-Control", cache_control);
+        }
         let mut state = lock(&self.state);
-        state
-            .resources
-            .insert(version.tarball_path(), Resource::new(200, "application/octet-stream", version.tarball.clone()));
+        state.resources.insert(version.tarball_path(), tarball);
         match &version.attestations {
             Some(body) => {
                 state.resources.insert(version.attestations_path(), Resource::json(body));
