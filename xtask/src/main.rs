@@ -42,7 +42,8 @@ enum Task {
     /// Install the pnpm and yarn releases whose package.json rewrites are checked
     /// (tests/npm/pack-tools.txt).
     PackTools,
-    /// Fill the npm cache the offline rebuild tests install from (target/rebuild-deps/npm-cache).
+    /// Fill the npm cache the offline rebuild tests install from (target/rebuild-deps/npm-cache) and
+    /// keep the tarballs the registry rebuild tests serve (target/rebuild-deps/tarballs).
     RebuildDeps,
     /// Regenerate the golden deflate vectors from Node.js (Chromium zlib) and Python (stock zlib).
     DeflateVectors {
