@@ -1,17 +1,21 @@
 //! `check --rebuild` end to end, on repositories generated here: a TypeScript package built by
-//! `tsc` (its dependencies from the npm cache `cargo xtask rebuild-deps` fills), a build whose
-//! published package holds a file the build does not make, a build that fails, builds that try to
-//! write outside their checkout or read the user's home, a build that reaches for a host that is
-//! not the registry, and what happens without a working sandbox; and the ways out a build might
-//! try: loader variables through `GITHUB_ENV`, a tool under the home, npm configuration files and
-//! the SSH agent outside it, links left for provdiff to follow, yarn's own registry settings.
+//! `tsc`, its `npm ci` installing `typescript` from a test registry through the sandbox's proxy
+//! (and, with `--rebuild-offline`, from an npm cache), a build whose published package holds a
+//! file the build does not make, a build that fails, builds that try to write outside their
+//! checkout or read the user's home, a build that reaches for a host that is not the registry, and
+//! what happens without a working sandbox; and the ways out a build might try: loader variables
+//! through `GITHUB_ENV`, a tool under the home, npm configuration files and the SSH agent outside
+//! it, links left for provdiff to follow, yarn's own registry settings.
 //!
-//! The yarn test runs the yarn 1 and yarn berry that `cargo xtask pack-tools` installs, and skips
-//! without them unless `PROVDIFF_REQUIRE_NPM=1`.
+//! The TypeScript tests install the real `typescript` their lockfile pins, never from the network:
+//! `cargo xtask rebuild-deps` fills the npm cache the offline test reads and keeps the tarball the
+//! registry test serves, each checked against the lockfile's integrity. The yarn test runs the
+//! yarn 1 and yarn berry that `cargo xtask pack-tools` installs, and skips without them unless
+//! `PROVDIFF_REQUIRE_NPM=1`.
 //!
 //! Tests that need bubblewrap say why they skip when it cannot create namespaces here, unless
-//! `PROVDIFF_REQUIRE_SANDBOX=1` (CI) makes that a failure; the TypeScript test likewise skips
-//! without the npm cache unless `PROVDIFF_REQUIRE_REBUILD_DEPS=1`.
+//! `PROVDIFF_REQUIRE_SANDBOX=1` (CI) makes that a failure; the TypeScript tests likewise skip
+//! without what `cargo xtask rebuild-deps` makes unless `PROVDIFF_REQUIRE_REBUILD_DEPS=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod support;
@@ -25,6 +29,7 @@ use provdiff_testkit::{
 use support::{REPOSITORY, Run};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const TYPESCRIPT_PACKAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rebuild/typescript");
 
 /// Whether bubblewrap can build the sandbox provdiff uses, here.
 fn sandbox_works() -> bool {
@@ -54,6 +59,36 @@ fn npm_cache() -> Option<PathBuf> {
     );
     eprintln!("skipping: the rebuild tests' npm cache is missing; `cargo xtask rebuild-deps` fills it");
     None
+}
+
+/// The tarballs `cargo xtask rebuild-deps` keeps of the packages the test packages' lockfiles pin,
+/// for a test registry to serve.
+fn kept_tarballs() -> Option<PathBuf> {
+    let tarballs = Path::new(ROOT).join("target/rebuild-deps/tarballs");
+    if tarballs.join("provdiff-stamp").is_file() {
+        return Some(tarballs);
+    }
+    assert!(
+        std::env::var_os("PROVDIFF_REQUIRE_REBUILD_DEPS").is_none(),
+        "PROVDIFF_REQUIRE_REBUILD_DEPS is set but target/rebuild-deps/tarballs is missing: run `cargo xtask rebuild-deps`"
+    );
+    eprintln!("skipping: the rebuild tests' kept tarballs are missing; `cargo xtask rebuild-deps` keeps them");
+    None
+}
+
+/// The version of `name` the TypeScript package's lockfile pins, with the tarball kept of it,
+/// for a test registry to publish (its `dist.integrity` is the tarball's).
+fn pinned_by_the_typescript_lockfile(tarballs: &Path, name: &str) -> TestVersion {
+    let lockfile = Path::new(TYPESCRIPT_PACKAGE).join("package-lock.json");
+    let lock: serde_json::Value = serde_json::from_slice(&fs_err::read(&lockfile).unwrap()).unwrap();
+    let entry = &lock["packages"][format!("node_modules/{name}")];
+    // Without `resolved`, npm finds the tarball through the packument of the registry it is given.
+    assert!(entry.get("resolved").is_none(), "{} names where {name} comes from", lockfile.display());
+    let (version, integrity) = (entry["version"].as_str().unwrap(), entry["integrity"].as_str().unwrap());
+    let tarball = fs_err::read(tarballs.join(format!("{name}-{version}.tgz"))).unwrap();
+    let pinned = TestVersion::new(name, version, tarball);
+    assert_eq!(pinned.integrity(), integrity, "the kept tarball of {name}@{version} is the one the lockfile pins");
+    pinned
 }
 
 /// A workflow that publishes after `steps` (shell lines), on Node.js 20.
@@ -192,15 +227,21 @@ fn run_node_build(dir: &Path) {
     assert!(status.success());
 }
 
+/// The TypeScript package of `tests/rebuild/typescript`, published by a workflow that runs
+/// `npm ci` and `npm run build` (`tsc`).
+fn typescript_files() -> Vec<RepoFile> {
+    let mut files: Vec<RepoFile> = ["package.json", "package-lock.json", "tsconfig.json", "src/index.ts"]
+        .iter()
+        .map(|path| RepoFile::new(path, fs_err::read(Path::new(TYPESCRIPT_PACKAGE).join(path)).unwrap()))
+        .collect();
+    files.push(RepoFile::new(".github/workflows/publish.yml", workflow(&["npm ci", "npm run build"])));
+    files
+}
+
 #[test]
 fn a_typescript_package_rebuilt_offline_from_the_npm_cache_is_proven() {
     let (Some(cache), true) = (npm_cache(), sandbox_works()) else { return };
-    let fixture = Path::new(ROOT).join("tests/rebuild/typescript");
-    let mut files: Vec<RepoFile> = ["package.json", "package-lock.json", "tsconfig.json", "src/index.ts"]
-        .iter()
-        .map(|path| RepoFile::new(path, fs_err::read(fixture.join(path)).unwrap()))
-        .collect();
-    files.push(RepoFile::new(".github/workflows/publish.yml", workflow(&["npm ci", "npm run build"])));
+    let files = typescript_files();
     // The original build: the same npm and tsc, outside any sandbox, from the same cache.
     let scenario = Rebuild::new(
         &files,
@@ -234,6 +275,86 @@ fn a_typescript_package_rebuilt_offline_from_the_npm_cache_is_proven() {
     assert!(report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap().contains("tsc"));
     assert_eq!(finding(&report, "rebuild-proven").len(), 1);
     assert!(finding(&report, "build-output").is_empty());
+}
+
+#[test]
+fn a_typescript_package_rebuilt_with_typescript_from_the_registry_is_proven() {
+    let (Some(tarballs), true) = (kept_tarballs(), sandbox_works()) else { return };
+    let mut typescript = pinned_by_the_typescript_lockfile(&tarballs, "typescript");
+    // Cacheable, as a registry serves it: an npm cache that holds it answers without asking.
+    typescript.tarball_cache_control = Some("public, immutable, max-age=31557600".into());
+    let registry = TestRegistry::start();
+    registry.publish(typescript.clone());
+    let url = registry.url();
+    // The original build: the same npm and tsc, outside any sandbox, from the same registry into
+    // a cache of its own.
+    let original_cache = tempfile::tempdir().unwrap();
+    let scenario = Rebuild::new(
+        &typescript_files(),
+        |dir| {
+            let npm = |args: &[&str]| {
+                let output = Command::new("npm")
+                    .args(args)
+                    .args(["--registry", &url, "--cache"])
+                    .arg(original_cache.path())
+                    .current_dir(dir)
+                    .output()
+                    .unwrap();
+                assert!(output.status.success(), "npm {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            };
+            npm(&["ci", "--no-audit", "--no-fund"]);
+            npm(&["run", "build"]);
+        },
+        |_| {},
+    );
+    let tarball_path = typescript.tarball_path();
+    let (requests_before, tarball_bytes_before) = (registry.requests().len(), registry.bytes_sent_to(&tarball_path));
+
+    let run = scenario.check(&["--json", "--rebuild", "--registry", &url], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert!(matches!(report["verdict"].as_str(), Some("identical" | "equivalent")), "{}", run.stdout);
+    let rebuild = &report["rebuild"];
+    assert_eq!(rebuild["status"], "built", "{}", run.stdout);
+    assert_eq!(rebuild["plan"]["source"]["kind"], "workflow");
+    let network = rebuild["build"]["network"].as_str().unwrap();
+    assert_eq!(network, format!("the package registry only ({}), through provdiff's proxy", registry.addr()));
+    assert_eq!(rebuild["build"]["refused_connections"], serde_json::json!([]), "{}", run.stdout);
+    let steps = rebuild["build"]["steps"].as_array().unwrap();
+    assert!(steps[0]["log"].as_str().unwrap().contains("added 1 package"), "npm ci: {}", steps[0]["log"]);
+    assert!(steps[1]["log"].as_str().unwrap().contains("tsc"), "{}", steps[1]["log"]);
+    // The build outputs are proven, and nothing else is left to say but that the publish step's
+    // token stayed out.
+    assert_eq!(rebuild["before_rebuild"]["build_outputs"], 2, "dist/index.js and dist/index.d.ts");
+    assert_eq!(run.codes(), ["rebuild-step-skipped", "rebuild-proven"], "{}", run.stdout);
+    assert!(finding(&report, "rebuild-step-skipped")[0]["detail"].as_str().unwrap().contains("NODE_AUTH_TOKEN"));
+    let proven = finding(&report, "rebuild-proven");
+    assert!(proven[0]["detail"].as_str().unwrap().starts_with("2 of the 2 files"), "{}", proven[0]);
+    let comparison = &report["comparison"];
+    assert_eq!((&comparison["identical_files"], &comparison["package_files"]), (&3.into(), &3.into()));
+    assert_eq!(comparison["rebuild_needed"], serde_json::json!([]));
+    for path in ["dist/index.js", "dist/index.d.ts"] {
+        let file = report["files"].as_array().unwrap().iter().find(|file| file["path"] == path);
+        assert_eq!(file.map(|file| &file["status"]), Some(&serde_json::json!("identical")), "{path}: {file:?}");
+    }
+
+    // typescript came from the registry, through the proxy: the build's npm cache started empty
+    // (it asked for the packument unconditionally), and no other cache was in reach, not even
+    // the original build's, which holds this very tarball from this very URL.
+    let during: Vec<_> = registry.requests().split_off(requests_before);
+    let gets = |path: &str| during.iter().filter(|r| r.method == "GET" && r.path == path).collect::<Vec<_>>();
+    let packument = gets(&typescript.packument_path());
+    assert_eq!(packument.len(), 1, "{during:?}");
+    assert_eq!(packument[0].header("if-none-match"), None, "the build had a cached packument: {during:?}");
+    assert_eq!(gets(&tarball_path).len(), 1, "{during:?}");
+    // The proxy's mark: it sends each request on a connection of its own, where npm asks to keep
+    // the connection alive.
+    assert!(during.iter().all(|r| r.header("connection") == Some("close")), "{during:?}");
+    assert_eq!(
+        registry.bytes_sent_to(&tarball_path) - tarball_bytes_before,
+        typescript.tarball.len() as u64,
+        "the whole tarball was served"
+    );
 }
 
 #[test]
