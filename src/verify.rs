@@ -78,7 +78,8 @@ pub fn run(args: &VerifyArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         } else {
-            writeln!(out, "{name}@{version}: {}", if verified { "verified" } else { "NOT verified" })?;
+            let title = crate::render::one_line(&format!("{name}@{version}")).into_owned();
+            writeln!(out, "{title}: {}", if verified { "verified" } else { "NOT verified" })?;
             writeln!(out)?;
             write_attestation(&mut out, &verification)?;
             for attestation in &verification.attestations {

@@ -54,9 +54,15 @@ pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
                     serde_json::to_writer_pretty(&mut out, &serde_json::json!({"verified": true, "bundle": report}))?;
                     writeln!(out)?;
                 } else {
-                    writeln!(out, "verified: {} ({})", args.bundle.display(), report.checks.join(", "))?;
+                    let bundle = args.bundle.display().to_string();
+                    writeln!(out, "verified: {} ({})", crate::render::one_line(&bundle), report.checks.join(", "))?;
                     if let (Some(identity), Some(issuer)) = (&report.identity, &report.issuer) {
-                        writeln!(out, "signer: {identity} ({issuer})")?;
+                        writeln!(
+                            out,
+                            "signer: {} ({})",
+                            crate::render::one_line(identity),
+                            crate::render::one_line(issuer)
+                        )?;
                     }
                 }
             }
@@ -68,7 +74,7 @@ pub fn run(args: &VerifyBundleArgs) -> Result<u8> {
                     )?;
                     writeln!(out)?;
                 } else {
-                    writeln!(out, "NOT verified: {}: {}", finding.code, finding.detail)?;
+                    writeln!(out, "NOT verified: {}: {}", finding.code, crate::render::one_line(&finding.detail))?;
                 }
             }
         }

@@ -347,23 +347,25 @@ fn write_rebuild(out: &mut dyn Write, info: &RebuildInfo) -> Result<()> {
             one_line(job),
             one_line(publish_step)
         ),
-        PlanSource::Lifecycle { reason } => format!("the {} lifecycle ({reason})", plan.package_manager.kind.program()),
+        PlanSource::Lifecycle { reason } => {
+            format!("the {} lifecycle ({})", plan.package_manager.kind.program(), one_line(reason))
+        }
     };
     let result = match &build.outcome {
         Outcome::Built => format!("built in {:.1} s", build.seconds),
-        Outcome::Failed { reason, .. } => format!("FAILED after {:.1} s: {reason}", build.seconds),
+        Outcome::Failed { reason, .. } => format!("FAILED after {:.1} s: {}", build.seconds, one_line(reason)),
         Outcome::RefusedBySandbox { reason, .. } => {
-            format!("REFUSED BY THE SANDBOX after {:.1} s: {reason}", build.seconds)
+            format!("REFUSED BY THE SANDBOX after {:.1} s: {}", build.seconds, one_line(reason))
         }
     };
     writeln!(out, "rebuild     {result}")?;
     writeln!(out, "            plan      {from}")?;
-    writeln!(out, "            sandbox   {}", build.sandbox)?;
-    writeln!(out, "            network   {}", build.network)?;
+    writeln!(out, "            sandbox   {}", one_line(&build.sandbox))?;
+    writeln!(out, "            network   {}", one_line(&build.network))?;
     let tool = |used: &Option<String>, asked: &Option<provdiff_rebuild::VersionRequest>| {
-        let used = used.as_deref().unwrap_or("unknown");
+        let used = one_line(used.as_deref().unwrap_or("unknown"));
         match asked {
-            Some(asked) => format!("{used} ({} asks for {})", asked.source, asked.version),
+            Some(asked) => format!("{used} ({} asks for {})", one_line(&asked.source), one_line(&asked.version)),
             None => used.to_string(),
         }
     };
