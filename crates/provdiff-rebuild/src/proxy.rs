@@ -179,14 +179,41 @@ fn serve(mut client: UnixStream, allowed: &[Origin], refused: &Mutex<Vec<String>
         let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    let sent = match &request.forward {
-        None => client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n"),
-        Some(head) => upstream.write_all(head.as_bytes()),
-    };
-    if sent.is_err() || upstream.write_all(&rest).is_err() {
-        return;
+    match &request.forward {
+        None => {
+            if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").is_err()
+                || upstream.write_all(&rest).is_err()
+            {
+                return;
+            }
+            relay(client, upstream);
+        }
+        // One request, its body and nothing more: bytes after it (a second, pipelined request
+        // with a Host of its own, say) never reach the registry's address.
+        Some(head) => {
+            if upstream.write_all(head.as_bytes()).is_err()
+                || forward_body(&mut client, &mut upstream, rest, request.body).is_err()
+            {
+                return;
+            }
+            // The head says `Connection: close`: the registry ends the exchange.
+            let _ = std::io::copy(&mut upstream, &mut client);
+            let _ = client.shutdown(Shutdown::Write);
+        }
     }
-    relay(client, upstream);
+}
+
+/// Sends the `body` bytes of a request that follow its head: those already read (`rest`), then
+/// the remainder from the client.
+fn forward_body(client: &mut UnixStream, upstream: &mut TcpStream, rest: Vec<u8>, body: u64) -> std::io::Result<()> {
+    let already = rest.len().min(usize::try_from(body).unwrap_or(usize::MAX));
+    upstream.write_all(&rest[..already])?;
+    let remaining = body - already as u64;
+    let copied = std::io::copy(&mut Read::take(&mut *client, remaining), upstream)?;
+    if copied < remaining {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(())
 }
 
 /// Reads up to the end of the request head; returns the head and any bytes after it.
@@ -220,10 +247,19 @@ struct Request {
     /// For an absolute-form request, the `Host` header(s) when they do not name the target's
     /// origin (several `Host` headers count as another host).
     other_host: Option<String>,
+    /// For an absolute-form request, the length of its body (`Content-Length`, else none).
+    body: u64,
 }
 
 impl Request {
+    /// `None` for a head the proxy will not forward: not HTTP/1.x, line breaks other than CRLF
+    /// or folded header lines (which other parsers read as more headers, a `Host` among them), a
+    /// chunked body, or contradictory lengths.
     fn parse(head: &str) -> Option<Self> {
+        let bare_break = head.split("\r\n").any(|line| line.contains(['\r', '\n']));
+        if bare_break || head.split("\r\n").skip(1).any(|line| line.starts_with([' ', '\t'])) {
+            return None;
+        }
         let mut lines = head.split("\r\n");
         let mut parts = lines.next()?.split(' ');
         let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
@@ -235,6 +271,7 @@ impl Request {
                 origin,
                 forward: None,
                 other_host: None,
+                body: 0,
             });
         }
         let origin = Origin::from_url(target)?;
@@ -246,9 +283,16 @@ impl Request {
         let path = if path.starts_with('?') { format!("/{path}") } else { path.to_string() };
         let mut forward = format!("{method} {path} {version}\r\n");
         let mut hosts = Vec::new();
+        let mut lengths = Vec::new();
         for line in lines.filter(|line| !line.is_empty()) {
             let (name, value) = line.split_once(':').unwrap_or((line, ""));
             let name = name.trim().to_ascii_lowercase();
+            if name == "transfer-encoding" {
+                return None;
+            }
+            if name == "content-length" {
+                lengths.push(value.trim().parse::<u64>().ok()?);
+            }
             if matches!(name.as_str(), "connection" | "proxy-connection" | "proxy-authorization" | "keep-alive") {
                 continue;
             }
@@ -266,7 +310,12 @@ impl Request {
         };
         forward.push_str(&format!("Host: {}\r\n", origin.host_header()));
         forward.push_str("Connection: close\r\n\r\n");
-        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward), other_host })
+        let body = match lengths.as_slice() {
+            [] => 0,
+            [first, others @ ..] if others.iter().all(|length| length == first) => *first,
+            _ => return None,
+        };
+        Some(Self { method: method.into(), target: target.into(), origin, forward: Some(forward), other_host, body })
     }
 
     fn describe(&self) -> String {
@@ -339,6 +388,55 @@ mod tests {
             Some("registry.test")
         );
         assert!(host("GET http://registry.test/ HTTP/1.1\r\nHost: registry.test\r\nhost: b.test\r\n\r\n").is_some());
+
+        // Heads other parsers could read as more headers (a second Host, say) are not forwarded.
+        for head in [
+            "GET http://registry.test/ HTTP/1.1\r\nX-A: b\nHost: internal.test\r\n\r\n",
+            "GET http://registry.test/ HTTP/1.1\r\nX-A: b\rHost: internal.test\r\n\r\n",
+            "GET http://registry.test/ HTTP/1.1\r\nX-A: b\r\n Host: internal.test\r\n\r\n",
+            "POST http://registry.test/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST http://registry.test/ HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            "POST http://registry.test/ HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        ] {
+            assert_eq!(Request::parse(head), None, "{head:?}");
+        }
+        let post = Request::parse("POST http://registry.test/ HTTP/1.1\r\nContent-Length: 5\r\n\r\n").unwrap();
+        assert_eq!(post.body, 5);
+    }
+
+    #[test]
+    fn only_one_request_and_its_body_reach_the_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("proxy.sock");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            // Everything that arrives within a moment: the request, and whatever follows it.
+            stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            let mut received = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while let Ok(read) = stream.read(&mut chunk) {
+                if read == 0 {
+                    break;
+                }
+                received.extend_from_slice(&chunk[..read]);
+            }
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").unwrap();
+            String::from_utf8(received).unwrap()
+        });
+        let _proxy = RegistryProxy::start(&socket, vec![Origin { host: "127.0.0.1".into(), port }]).unwrap();
+        let answer = exchange(
+            &socket,
+            &format!(
+                "POST http://127.0.0.1:{port}/x HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody\
+                 GET / HTTP/1.1\r\nHost: internal.test\r\n\r\n"
+            ),
+        );
+        assert!(answer.ends_with("ok"), "{answer}");
+        let received = upstream.join().unwrap();
+        assert!(received.ends_with("Connection: close\r\n\r\nbody"), "{received:?}");
+        assert!(!received.contains("internal.test"), "{received:?}");
     }
 
     /// A one-shot HTTP server on 127.0.0.1 answering every request with `body`.
