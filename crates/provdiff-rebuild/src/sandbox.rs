@@ -48,19 +48,8 @@ impl Masks {
     /// (`SSH_AUTH_SOCK`), and `credential_files` (the npm configuration files provdiff read, say:
     /// a project `.npmrc`, a global `npmrc`, a `userconfig` outside the home).
     pub fn for_this_machine(layout: &Layout, credential_files: &[PathBuf]) -> Self {
-        let mut dirs = Vec::new();
-        let inside_home = Path::new(&layout.home);
-        for dir in std::env::var_os("HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/root")]) {
-            // The build's own home is mounted over the top; masking a parent of it would hide it.
-            if dir.is_absolute()
-                && dir.exists()
-                && dir != Path::new("/")
-                && !inside_home.starts_with(&dir)
-                && !dirs.contains(&dir)
-            {
-                dirs.push(dir);
-            }
-        }
+        let homes = std::env::var_os("HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/root")]);
+        let dirs = masked_homes(homes, Path::new(&layout.home));
         let mut files: Vec<PathBuf> = Vec::new();
         let agent = std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from);
         let candidates = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-"]
@@ -100,6 +89,24 @@ impl Masks {
     pub fn mentioned_in(&self, line: &str) -> bool {
         self.dirs.iter().chain(&self.files).any(|path| path.to_str().is_some_and(|path| line.contains(path)))
     }
+}
+
+/// The homes to hide, each by its own path and, where it is reached through a link (`/home/u` →
+/// `/data/u`), by the path the link leads to, which the read-only root would otherwise show. Never
+/// `/`, and never a parent of the build's own home (`inside_home`), which is mounted over it.
+fn masked_homes(homes: impl Iterator<Item = PathBuf>, inside_home: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for dir in homes.flat_map(|dir| [fs_err::canonicalize(&dir).ok(), Some(dir)]).flatten() {
+        if dir.is_absolute()
+            && dir.exists()
+            && dir != Path::new("/")
+            && !inside_home.starts_with(&dir)
+            && !dirs.contains(&dir)
+        {
+            dirs.push(dir);
+        }
+    }
+    dirs
 }
 
 /// Everything a bubblewrap invocation needs besides the step itself.
@@ -215,6 +222,19 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_home_reached_through_a_link_is_hidden_where_it_leads_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data/u");
+        fs_err::create_dir_all(&real).unwrap();
+        let link = dir.path().join("u");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let real = fs_err::canonicalize(&real).unwrap();
+        let masked = masked_homes([link.clone(), PathBuf::from("/")].into_iter(), Path::new("/home/runner"));
+        assert_eq!(masked, [real.clone(), link]);
+        assert!(masked_homes([real.clone()].into_iter(), &real.join("build")).is_empty(), "the build's own home");
+    }
 
     #[test]
     fn the_build_home_is_never_masked_and_output_is_matched_against_masks() {
