@@ -130,7 +130,7 @@ impl CertificateClaims {
             Some(_) => {}
         }
         if let (Some(certificate_ref), Some(predicate_ref)) = (&self.source_ref, &provenance.git_ref)
-            && !same_ref(certificate_ref, predicate_ref)
+            && !same_ref(certificate_ref, predicate_ref, self.issuer.as_deref() == Some(GITLAB_ISSUER))
         {
             problems.push(format!("the certificate names ref {certificate_ref}, the predicate {predicate_ref}"));
         }
@@ -265,10 +265,12 @@ impl CertificateClaims {
             && !runner.is_empty()
             && !runner.contains('/')
         {
+            // A GitLab runner's number is not in the certificate: the id is the predicate's word even
+            // when its project is the certificate's. A project it contradicts is a disagreement.
             return match &self.source_repository {
-                Some(repository) if same_repository(project, repository) => Vouch::by(format!(
-                    "the certificate's source repository (1.3.6.1.4.1.57264.1.12) is {repository}; the runner \
-                     number itself is not in the certificate"
+                Some(repository) if same_repository(project, repository) => Vouch::not(format!(
+                    "the certificate names the project ({repository}) but not the runner: the runner number is \
+                     the predicate's word"
                 )),
                 Some(repository) => {
                     problems.push(format!(
@@ -289,10 +291,12 @@ impl CertificateClaims {
 }
 
 /// A certificate's ref is always full (`refs/heads/main`); GitLab's predicate names the branch
-/// or tag alone (`main`, from `CI_COMMIT_REF_NAME`).
-fn same_ref(certificate_ref: &str, predicate_ref: &str) -> bool {
+/// or tag alone (`main`, from `CI_COMMIT_REF_NAME`), which counts only for a certificate GitLab's
+/// issuer issued (elsewhere a bare name would blur a tag and a branch of the same name).
+fn same_ref(certificate_ref: &str, predicate_ref: &str, gitlab: bool) -> bool {
     certificate_ref == predicate_ref
-        || (!predicate_ref.starts_with("refs/")
+        || (gitlab
+            && !predicate_ref.starts_with("refs/")
             && ["refs/heads/", "refs/tags/"]
                 .iter()
                 .any(|prefix| certificate_ref.strip_prefix(prefix) == Some(predicate_ref)))
@@ -430,11 +434,12 @@ mod tests {
 
     #[test]
     fn refs_and_workflow_paths_in_gitlab_form() {
-        assert!(same_ref("refs/heads/main", "main"));
-        assert!(same_ref("refs/tags/v1", "v1"));
-        assert!(same_ref("refs/heads/main", "refs/heads/main"));
-        assert!(!same_ref("refs/heads/main", "refs/tags/main"));
-        assert!(!same_ref("refs/heads/main", "other"));
+        assert!(same_ref("refs/heads/main", "main", true));
+        assert!(same_ref("refs/tags/v1", "v1", true));
+        assert!(!same_ref("refs/tags/v1", "v1", false), "only GitLab names refs short");
+        assert!(same_ref("refs/heads/main", "refs/heads/main", false));
+        assert!(!same_ref("refs/heads/main", "refs/tags/main", true));
+        assert!(!same_ref("refs/heads/main", "other", true));
         assert_eq!(
             workflow_path_of("https://gitlab.com/g/p//.gitlab-ci.yml@refs/heads/main", "https://gitlab.com/g/p")
                 .as_deref(),
