@@ -262,8 +262,10 @@ pub fn from_registry(args: &CheckArgs, spec: &str, verifier: &Verifier, policy: 
             }
         };
     }
-    // Kept for later runs only once they verified: an answer that did not is asked for again.
-    if verification.is_verified() {
+    // Kept for later runs only once everything in it verified, the publish attestation included:
+    // an answer that did not, or a partial copy (a mirror's, without npm's publish attestation),
+    // is asked for again.
+    if verification.is_verified() && verification.publish.is_some() {
         client.keep_attestations(&version)?;
     }
     let published = provdiff_npm::read_tarball(version.tarball.clone())

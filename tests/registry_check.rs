@@ -237,6 +237,28 @@ fn the_npm_version_in_the_registry_metadata_is_tried_first_and_reported() {
 }
 
 #[test]
+fn attestations_without_the_publish_attestation_are_asked_for_again() {
+    // A mirror's partial copy: the provenance alone. It verifies, but is not kept, so a later
+    // run does not take it for the registry's whole answer.
+    let world = World::new();
+    let release = world.release("widget", &widget_files(), "", |_| {});
+    let sha512 = Sha512::digest(&release.tarball);
+    let spec = ProvenanceSpec::new(&release.name, &release.version, sha512, &format!("{OWNER}widget"), &release.commit);
+    let provenance = world.instance.sign_provenance(&spec);
+    let mut version = TestVersion::new(&release.name, &release.version, release.tarball.clone());
+    version.attestations = Some(SigstoreInstance::attestations_response(&[(SLSA_V1, &provenance)]));
+    let attestations_path = version.attestations_path();
+    world.registry.publish(version);
+    let check = format!("{}@{}", release.name, release.version);
+    for run in 1..=2 {
+        let result = world.check(&check, &[]);
+        assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+        assert!(result.codes().contains(&"publish-not-checked".to_string()), "{}", result.stdout);
+        assert_eq!(world.registry.requests_to(&attestations_path).len(), run, "run {run} asked the registry");
+    }
+}
+
+#[test]
 fn a_tampered_release_is_a_mismatch_naming_the_file() {
     let world = World::new();
     let release = world.release("widget", &widget_files(), "", |files| {
