@@ -724,7 +724,11 @@ fn npm_configuration_files_and_the_ssh_agent_are_hidden_wherever_they_are() {
     let report = run.json();
     let log = report["rebuild"]["build"]["steps"][1]["log"].as_str().unwrap();
     for file in [&project_npmrc, &user_npmrc, &global_npmrc] {
-        assert!(log.contains(&format!("read {}: \n", file.display())), "empty in the sandbox: {log}");
+        // Covered by an empty file, or gone with a directory the sandbox replaces (a checkout
+        // under /tmp puts them there).
+        let empty = log.contains(&format!("read {}: \n", file.display()));
+        let gone = log.contains(&format!("hidden {}: ENOENT", file.display()));
+        assert!(empty || gone, "empty or absent in the sandbox: {log}");
     }
     assert!(log.contains("agent hidden"), "{log}");
 }
@@ -756,6 +760,14 @@ fn yarn_programs() -> Option<(PathBuf, PathBuf)> {
 #[test]
 fn yarn_1_and_yarn_berry_reach_the_configured_registry() {
     let (Some((classic, berry)), true) = (yarn_programs(), sandbox_works()) else { return };
+    // The build runs yarn from this checkout's target/, which the sandbox shows only where it
+    // does not replace the directory around it with an empty one.
+    if let Some(fresh) = ["/tmp", "/var/tmp", "/run", "/home"].iter().find(|dir| Path::new(ROOT).starts_with(dir)) {
+        eprintln!(
+            "skipping: this checkout is under {fresh}, which the sandbox replaces, so the build cannot run its yarn"
+        );
+        return;
+    }
     let registry = TestRegistry::start();
     registry.serve(
         "/left-pad",
