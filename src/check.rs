@@ -171,7 +171,12 @@ pub fn published_manifest(published: &PublishedTarball, origin: &str) -> Result<
             published.tree.get("package.json").with_context(|| format!("{origin} has no package/package.json"))?;
         Ok(Manifest::parse(&entry.content, &format!("{origin}: package.json"))?)
     };
-    read().tag_file(ErrorCode::TarballInvalid, std::path::Path::new(origin))
+    // A tarball from the registry has a URL, not a file: its package.json is then the field.
+    if origin.contains("://") {
+        read().tag_field(ErrorCode::TarballInvalid, "package.json")
+    } else {
+        read().tag_file(ErrorCode::TarballInvalid, std::path::Path::new(origin))
+    }
 }
 
 /// The npm rules to pack with: the npm version the provenance names (SLSA v0.2 builders are

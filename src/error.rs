@@ -162,10 +162,9 @@ pub fn classify(error: &anyhow::Error) -> ErrorReport {
     let code = error
         .chain()
         .find_map(|cause| {
-            if cause.is::<provdiff_registry::Error>()
-                || cause.is::<provdiff_registry::ConfigError>()
-                || cause.is::<provdiff_registry::SpecError>()
-            {
+            if cause.is::<provdiff_registry::SpecError>() {
+                Some(ErrorCode::PackageSpecInvalid)
+            } else if cause.is::<provdiff_registry::Error>() || cause.is::<provdiff_registry::ConfigError>() {
                 Some(ErrorCode::Registry)
             } else if cause.is::<provdiff_git::GitError>() || cause.is::<provdiff_git::FetchError>() {
                 Some(ErrorCode::Git)

@@ -57,11 +57,8 @@ pub fn verifier(trust: &TrustArgs) -> Result<Verifier> {
 
 /// `name@version` (the name may be scoped: `@scope/name@1.0.0`), given as `field`.
 pub fn parse_package_spec(spec: &str, field: &str) -> Result<(String, String)> {
-    let parse = || -> Result<(String, String)> {
-        let split = spec.rfind('@').filter(|&index| index > 0).context("expected NAME@VERSION")?;
-        let (name, version) = (&spec[..split], &spec[split + 1..]);
-        anyhow::ensure!(!name.is_empty() && !version.is_empty(), "expected NAME@VERSION, got {spec:?}");
-        Ok((name.to_string(), version.to_string()))
-    };
-    parse().with_context(|| format!("{field} {spec:?}")).tag_field(ErrorCode::PackageSpecInvalid, field)
+    let parsed = provdiff_registry::PackageSpec::parse(spec)
+        .with_context(|| format!("{field} {spec:?}"))
+        .tag_field(ErrorCode::PackageSpecInvalid, field)?;
+    Ok((parsed.name.as_str().to_string(), parsed.version))
 }

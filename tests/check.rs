@@ -252,42 +252,41 @@ fn a_file_the_source_cannot_produce_is_a_mismatch() {
     assert!(run.codes().contains(&"only-in-package".to_string()), "{:?}", run.codes());
 }
 
+/// The exit code and stderr of `provdiff ARGS` in `dir` when stdout is closed before it writes.
+fn with_stdout_closed(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provdiff"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 #[test]
 fn a_reader_that_stops_reading_does_not_turn_a_mismatch_into_success() {
     // `provdiff check … | head` in a pipeline: stdout is closed before provdiff writes.
     let scenario = Scenario::new(&widget_files(), |files| {
         files.push(provdiff_npm::PackedFile { path: "lib/extra.js".into(), mode: 0o644, content: b"steal()".to_vec() })
     });
+    let trust = ["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"];
     for extra in [&[][..], &["--json"][..]] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provdiff"))
-            .args(["check", "--tarball", "package.tgz", "--attestations", "attestations.json", "--repo", "repo.git"])
-            .args(["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"])
-            .args(extra)
-            .current_dir(scenario.path(""))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let output = child.wait_with_output().unwrap();
-        assert_eq!(output.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
-        assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+        let check = ["check", "--tarball", "package.tgz", "--attestations", "attestations.json", "--repo", "repo.git"];
+        let args: Vec<&str> = check.iter().chain(&trust).chain(extra).copied().collect();
+        let (code, stderr) = with_stdout_closed(&args, &scenario.path(""));
+        assert_eq!(code, Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.is_empty(), "{stderr}");
     }
     // The same for `verify`: attestations that do not cover the digest given stay unverified.
     let zeros = format!("sha512:{}", "0".repeat(128));
     for extra in [&[][..], &["--json"][..]] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provdiff"))
-            .args(["verify", "--attestations", "attestations.json", "--digest", &zeros, "--package", "widget@1.2.3"])
-            .args(["--trusted-root", "trusted_root.json", "--npm-keys", "npm_keys.json"])
-            .args(extra)
-            .current_dir(scenario.path(""))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let output = child.wait_with_output().unwrap();
-        assert_eq!(output.status.code(), Some(1), "{extra:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let verify = ["verify", "--attestations", "attestations.json", "--digest", &zeros, "--package", "widget@1.2.3"];
+        let args: Vec<&str> = verify.iter().chain(&trust).chain(extra).copied().collect();
+        let (code, stderr) = with_stdout_closed(&args, &scenario.path(""));
+        assert_eq!(code, Some(1), "{extra:?}: {stderr}");
     }
 }
 

@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+mod support;
+
 use std::path::{Path, PathBuf};
 
 /// A deterministic random source (SplitMix64), so every run generates the same trees.
@@ -540,27 +542,6 @@ fn random_tree(rng: &mut Rng) -> Tree {
     tree
 }
 
-/// Where `cargo xtask npm-versions` installed the npm releases; without them the test says why it
-/// skips, unless `PROVDIFF_REQUIRE_NPM=1` makes their absence a failure.
-fn installed_npm_releases() -> Option<PathBuf> {
-    let dir = std::env::var_os("PROVDIFF_NPM_VERSIONS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm-versions"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
-        panic!("PROVDIFF_REQUIRE_NPM=1 but the npm releases are not installed (run `cargo xtask npm-versions`)");
-    }
-    eprintln!("skipping: the npm releases are not installed (run `cargo xtask npm-versions`)");
-    None
-}
-
-fn versions() -> Vec<String> {
-    let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/versions.txt")).unwrap();
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
-}
-
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
@@ -589,7 +570,7 @@ fn provdiff_pack(tree_dir: &Path, tree: &Tree, version: &str) -> Result<Vec<u8>,
 
 #[test]
 fn provdiff_packs_what_npm_packs() {
-    let Some(installs) = installed_npm_releases() else { return };
+    let Some(installs) = support::installed_npm_releases() else { return };
     let work = tempfile::tempdir().unwrap();
     // PROVDIFF_KEEP_TREES=DIR keeps the generated trees and npm's tarballs there, for debugging.
     let work_path =
@@ -608,7 +589,7 @@ fn provdiff_packs_what_npm_packs() {
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/pack-with-npm.js");
     let mut disagreements = Vec::new();
     let mut compared = 0;
-    for version in versions() {
+    for version in support::npm_versions() {
         let npm = installs.join(&version).join("node_modules/npm");
         assert!(
             npm.is_dir(),
@@ -675,7 +656,7 @@ fn all_trees() -> Vec<(String, Tree)> {
 /// The directories go to one `npm pack` as folder specs; a workspace is packed from inside it.
 #[test]
 fn npm_pack_dry_run_json_lists_what_provdiff_packs() {
-    let Some(installs) = installed_npm_releases() else { return };
+    let Some(installs) = support::installed_npm_releases() else { return };
     let work = tempfile::tempdir().unwrap();
     let trees = all_trees();
     let tree_dirs: Vec<PathBuf> = trees

@@ -48,31 +48,19 @@ fn sandbox_works() -> bool {
     works
 }
 
-fn npm_cache() -> Option<PathBuf> {
-    let cache = Path::new(ROOT).join("target/rebuild-deps/npm-cache");
-    if cache.join("provdiff-stamp").is_file() {
-        return Some(cache);
+/// A directory `cargo xtask rebuild-deps` fills under `target/rebuild-deps/` (`npm-cache`, the
+/// npm cache the offline build installs from; `tarballs`, what the lockfiles pin, for a test
+/// registry to serve), or why the test skips.
+fn rebuild_dep(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(ROOT).join("target/rebuild-deps").join(name);
+    if dir.join("provdiff-stamp").is_file() {
+        return Some(dir);
     }
     assert!(
         std::env::var_os("PROVDIFF_REQUIRE_REBUILD_DEPS").is_none(),
-        "PROVDIFF_REQUIRE_REBUILD_DEPS is set but target/rebuild-deps/npm-cache is missing: run `cargo xtask rebuild-deps`"
+        "PROVDIFF_REQUIRE_REBUILD_DEPS is set but target/rebuild-deps/{name} is missing: run `cargo xtask rebuild-deps`"
     );
-    eprintln!("skipping: the rebuild tests' npm cache is missing; `cargo xtask rebuild-deps` fills it");
-    None
-}
-
-/// The tarballs `cargo xtask rebuild-deps` keeps of the packages the test packages' lockfiles pin,
-/// for a test registry to serve.
-fn kept_tarballs() -> Option<PathBuf> {
-    let tarballs = Path::new(ROOT).join("target/rebuild-deps/tarballs");
-    if tarballs.join("provdiff-stamp").is_file() {
-        return Some(tarballs);
-    }
-    assert!(
-        std::env::var_os("PROVDIFF_REQUIRE_REBUILD_DEPS").is_none(),
-        "PROVDIFF_REQUIRE_REBUILD_DEPS is set but target/rebuild-deps/tarballs is missing: run `cargo xtask rebuild-deps`"
-    );
-    eprintln!("skipping: the rebuild tests' kept tarballs are missing; `cargo xtask rebuild-deps` keeps them");
+    eprintln!("skipping: target/rebuild-deps/{name} is missing; `cargo xtask rebuild-deps` fills it");
     None
 }
 
@@ -240,7 +228,7 @@ fn typescript_files() -> Vec<RepoFile> {
 
 #[test]
 fn a_typescript_package_rebuilt_offline_from_the_npm_cache_is_proven() {
-    let (Some(cache), true) = (npm_cache(), sandbox_works()) else { return };
+    let (Some(cache), true) = (rebuild_dep("npm-cache"), sandbox_works()) else { return };
     let files = typescript_files();
     // The original build: the same npm and tsc, outside any sandbox, from the same cache.
     let scenario = Rebuild::new(
@@ -279,7 +267,7 @@ fn a_typescript_package_rebuilt_offline_from_the_npm_cache_is_proven() {
 
 #[test]
 fn a_typescript_package_rebuilt_with_typescript_from_the_registry_is_proven() {
-    let (Some(tarballs), true) = (kept_tarballs(), sandbox_works()) else { return };
+    let (Some(tarballs), true) = (rebuild_dep("tarballs"), sandbox_works()) else { return };
     let mut typescript = pinned_by_the_typescript_lockfile(&tarballs, "typescript");
     // Cacheable, as a registry serves it: an npm cache that holds it answers without asking.
     typescript.tarball_cache_control = Some("public, immutable, max-age=31557600".into());

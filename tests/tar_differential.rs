@@ -17,19 +17,6 @@ use std::path::{Path, PathBuf};
 
 use support::tarballs::cases;
 
-fn npm_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PROVDIFF_NPM_VERSIONS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm-versions"));
-    let node = std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success());
-    (dir.is_dir() && node).then_some(dir)
-}
-
-fn versions() -> Vec<String> {
-    let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/versions.txt")).unwrap();
-    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
-}
-
 /// What `npm install` leaves of a package, path → (mode, hex content).
 type Installed = BTreeMap<String, (u32, String)>;
 
@@ -75,13 +62,7 @@ fn read_installed(json: &Path) -> Result<Installed, String> {
 
 #[test]
 fn provdiff_reads_what_npm_installs() {
-    let Some(installs) = npm_dir() else {
-        if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
-            panic!("PROVDIFF_REQUIRE_NPM=1 but node or the npm releases are missing (run `cargo xtask npm-versions`)");
-        }
-        eprintln!("skipping: node or the npm releases are not installed (run `cargo xtask npm-versions`)");
-        return;
-    };
+    let Some(installs) = support::installed_npm_releases() else { return };
     let work = tempfile::tempdir().unwrap();
     let mut read: BTreeMap<String, Installed> = BTreeMap::new();
     let mut paths = Vec::new();
@@ -109,7 +90,7 @@ fn provdiff_reads_what_npm_installs() {
     }
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/extract-with-npm.js");
     let mut disagreements = Vec::new();
-    for version in versions() {
+    for version in support::npm_versions() {
         let npm = installs.join(&version).join("node_modules/npm");
         assert!(
             npm.is_dir(),

@@ -238,3 +238,27 @@ impl Pair {
         self.dir.path().join(name)
     }
 }
+
+/// Where `cargo xtask npm-versions` installed the npm releases (`PROVDIFF_NPM_VERSIONS_DIR`
+/// overrides), when they and `node` are there; otherwise the test says why it skips, unless
+/// `PROVDIFF_REQUIRE_NPM=1` makes their absence a failure.
+pub fn installed_npm_releases() -> Option<PathBuf> {
+    let dir = std::env::var_os("PROVDIFF_NPM_VERSIONS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/npm-versions"));
+    let node = Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success());
+    if dir.is_dir() && node {
+        return Some(dir);
+    }
+    if std::env::var("PROVDIFF_REQUIRE_NPM").is_ok_and(|v| v == "1") {
+        panic!("PROVDIFF_REQUIRE_NPM=1 but node or the npm releases are missing (run `cargo xtask npm-versions`)");
+    }
+    eprintln!("skipping: node or the npm releases are not installed (run `cargo xtask npm-versions`)");
+    None
+}
+
+/// The npm releases the differential tests use (`tests/npm/versions.txt`).
+pub fn npm_versions() -> Vec<String> {
+    let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/versions.txt")).unwrap();
+    text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
+}

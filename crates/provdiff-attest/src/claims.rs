@@ -157,7 +157,8 @@ impl CertificateClaims {
     }
 
     /// Every way the certificate and the predicate disagree (empty when they agree).
-    pub fn disagreements(&self, provenance: &Provenance) -> Vec<String> {
+    #[cfg(test)]
+    fn disagreements(&self, provenance: &Provenance) -> Vec<String> {
         self.cross_check(provenance).disagreements
     }
 
