@@ -590,12 +590,7 @@ fn provdiff_packs_what_npm_packs() {
     let mut disagreements = Vec::new();
     let mut compared = 0;
     for version in support::npm_versions() {
-        let npm = installs.join(&version).join("node_modules/npm");
-        assert!(
-            npm.is_dir(),
-            "npm@{version} is not installed in {} (run `cargo xtask npm-versions`)",
-            installs.display()
-        );
+        let npm = support::npm_package(&installs, &version);
         let out = work_path.join("out").join(&version);
         fs_err::create_dir_all(&out).unwrap();
         let status = std::process::Command::new("node")

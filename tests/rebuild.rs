@@ -79,6 +79,11 @@ fn pinned_by_the_typescript_lockfile(tarballs: &Path, name: &str) -> TestVersion
     pinned
 }
 
+/// A published package with one file the commit lacks, so that a rebuild runs.
+fn with_a_file_to_rebuild(published: &mut Vec<provdiff_npm::PackedFile>) {
+    published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
+}
+
 /// A workflow that publishes after `steps` (shell lines), on Node.js 20.
 fn workflow(steps: &[&str]) -> String {
     let mut text = String::from(
@@ -480,13 +485,7 @@ fn the_build_reaches_the_registry_and_nothing_else() {
             ]),
         ),
     ];
-    let scenario = Rebuild::new(
-        &files,
-        |_| {},
-        |published| {
-            published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
-        },
-    );
+    let scenario = Rebuild::new(&files, |_| {}, with_a_file_to_rebuild);
     // --registry names the registry, over npm's own configuration (here a port nobody listens on).
     let url = registry.url();
     let configured = format!("http://127.0.0.1:{}/", closed_port());
@@ -773,13 +772,7 @@ fn yarn_1_and_yarn_berry_reach_the_configured_registry() {
             ]),
         ),
     ];
-    let scenario = Rebuild::new(
-        &files,
-        |_| {},
-        |published| {
-            published.push(provdiff_npm::PackedFile { path: "extra.js".into(), mode: 0o644, content: b"x\n".to_vec() });
-        },
-    );
+    let scenario = Rebuild::new(&files, |_| {}, with_a_file_to_rebuild);
     let url = registry.url();
     let run = scenario.check(&["--json", "--rebuild", "--registry", &url], &[]);
     let report = run.json();

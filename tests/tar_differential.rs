@@ -91,12 +91,7 @@ fn provdiff_reads_what_npm_installs() {
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/extract-with-npm.js");
     let mut disagreements = Vec::new();
     for version in support::npm_versions() {
-        let npm = installs.join(&version).join("node_modules/npm");
-        assert!(
-            npm.is_dir(),
-            "npm@{version} is not installed in {} (run `cargo xtask npm-versions`)",
-            installs.display()
-        );
+        let npm = support::npm_package(&installs, &version);
         let out = work.path().join("out").join(&version);
         fs_err::create_dir_all(&out).unwrap();
         let status = std::process::Command::new("node")

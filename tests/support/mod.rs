@@ -262,3 +262,10 @@ pub fn npm_versions() -> Vec<String> {
     let text = fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm/versions.txt")).unwrap();
     text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect()
 }
+
+/// The `npm` package of release `version` among `installs` (see [`installed_npm_releases`]).
+pub fn npm_package(installs: &Path, version: &str) -> PathBuf {
+    let npm = installs.join(version).join("node_modules/npm");
+    assert!(npm.is_dir(), "npm@{version} is not installed in {} (run `cargo xtask npm-versions`)", installs.display());
+    npm
+}

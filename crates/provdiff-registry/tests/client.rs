@@ -170,12 +170,7 @@ async fn fetches_a_version_its_attestations_and_signatures_then_serves_them_from
     assert!(packument_requests[0].header("accept").unwrap().starts_with("application/vnd.npm.install-v1+json"));
 
     // The attestations verify with the real verifier against the instance's trust material.
-    let trust = TrustMaterial::embedded()
-        .unwrap()
-        .with_trusted_root(&instance.trusted_root_json(), "test root")
-        .unwrap()
-        .with_npm_keys(&instance.npm_keys_json(), "test keys")
-        .unwrap();
+    let trust = test_trust(&instance);
     let raw = parse_attestations(fetched.attestations.body().unwrap(), "registry").unwrap();
     let subject = PackageSubject { name: NAME.into(), version: VERSION.into(), sha512: fetched.integrity };
     let verification =
@@ -660,14 +655,19 @@ async fn a_cafile_is_loaded_and_a_bad_one_is_a_clear_error() {
     client().unwrap();
 }
 
-/// The attestations response of `version`, verified as `provdiff check` verifies it.
-fn verifies(instance: &SigstoreInstance, fetched: &PackageVersion) -> bool {
-    let trust = TrustMaterial::embedded()
+/// The embedded trust with the instance's trusted root and npm keys in place.
+fn test_trust(instance: &SigstoreInstance) -> TrustMaterial {
+    TrustMaterial::embedded()
         .unwrap()
         .with_trusted_root(&instance.trusted_root_json(), "test root")
         .unwrap()
         .with_npm_keys(&instance.npm_keys_json(), "test keys")
-        .unwrap();
+        .unwrap()
+}
+
+/// The attestations response of `version`, verified as `provdiff check` verifies it.
+fn verifies(instance: &SigstoreInstance, fetched: &PackageVersion) -> bool {
+    let trust = test_trust(instance);
     let Some(body) = fetched.attestations.body() else { return false };
     let Ok(raw) = parse_attestations(body, "registry") else { return false };
     let subject = PackageSubject { name: NAME.into(), version: VERSION.into(), sha512: fetched.integrity };
